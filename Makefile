@@ -1,0 +1,34 @@
+.DEFAULT_GOAL := help
+BUILD_DIR ?= build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the build needs
+	./scripts/install-deps.sh
+
+build: ## configure and build into ./build
+	./scripts/build.sh
+
+test: ## install deps, build, run all tests (what CI runs)
+	./scripts/test.sh
+
+demo: ## check examples/ against examples/registry.yaml
+	./scripts/demo.sh
+
+asan: ## build and test with ASan+UBSan into ./build-asan
+	BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON ./scripts/test.sh
+
+bench: ## run the check benchmark (bench/README.md)
+	./bench/check_bench.sh
+
+fmt: ## clang-format all sources in place
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+lint: ## clang-format check (no changes)
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
+
+docker-build: ## build the container image
+	docker build -t cdc-guard:dev .
+
+.PHONY: help deps build test demo asan bench fmt lint docker-build

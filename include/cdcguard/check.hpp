@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "cdcguard/manifest.hpp"
+#include "cdcguard/registry.hpp"
+#include "cdcguard/violation.hpp"
+
+namespace cdcguard {
+
+struct CheckSummary {
+  std::size_t connectors = 0;        // KafkaConnectors checked
+  std::size_t connect_clusters = 0;  // KafkaConnects checked
+  std::size_t errors = 0;            // deny-level violations
+  std::size_t warnings = 0;          // warn- and audit-level violations
+  std::size_t exempted = 0;          // dropped by an active exception
+};
+
+struct CheckReport {
+  std::vector<Violation> violations;        // sorted by file, line, rule
+  std::vector<ManifestError> input_errors;  // e.g. one connector defined twice
+  CheckSummary summary;
+  bool has_errors() const { return summary.errors > 0; }
+};
+
+// `check`: every connector against all the others and the registry, every
+// KafkaConnect against the others. The same rules /validate runs.
+CheckReport check_manifests(const ManifestSet& manifests, const Registry& registry, TimePoint now);
+
+}  // namespace cdcguard

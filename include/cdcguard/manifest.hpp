@@ -1,0 +1,53 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cdcguard/connector.hpp"
+#include "cdcguard/yaml_document.hpp"
+
+// Strimzi objects found in manifests: multi-document YAML, JSON, `kind: List`.
+// Other kinds are passed over.
+namespace cdcguard {
+
+struct ManifestError {
+  SourceLocation location;
+  std::string message;
+};
+
+// A ConfigMap whose data holds `registry.yaml` (the registry shipped as a manifest).
+struct RegistryConfigMap {
+  std::string namespace_name;
+  std::string name;
+  std::string text;         // data["registry.yaml"]
+  SourceLocation location;  // where that text starts
+  int line_offset = 0;      // add to a line of `text` to get a line of the file (0: no mapping)
+};
+
+struct ManifestSet {
+  std::vector<ConnectorFacts> connectors;
+  std::vector<ConnectClusterFacts> connect_clusters;
+  std::vector<ManifestError> errors;
+};
+
+// Facts of one KafkaConnector object (already known to be one). Throws nothing;
+// problems go to `errors`. Returns nullopt when the object is unusable.
+std::optional<ConnectorFacts> connector_from_object(const YamlNode& object, const SourceLocation& where,
+                                                    std::string_view default_namespace,
+                                                    std::vector<ManifestError>& errors);
+std::optional<ConnectClusterFacts> connect_cluster_from_object(const YamlNode& object,
+                                                               const SourceLocation& where,
+                                                               std::string_view default_namespace,
+                                                               std::vector<ManifestError>& errors);
+
+// Parses `text` (named `file` in messages) and appends what it finds to `out`.
+// A YAML syntax error is recorded with its line; the rest of that file is lost.
+void parse_manifests(std::string_view text, const std::string& file, std::string_view default_namespace,
+                     ManifestSet& out);
+
+// Same as parse_manifests, and also returns ConfigMaps carrying `registry.yaml`.
+std::vector<RegistryConfigMap> find_registry_configmaps(std::string_view text, const std::string& file);
+
+}  // namespace cdcguard

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cdcguard/connector.hpp"
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/registry_index.hpp"
+#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/violation.hpp"
+
+// The rules of DESIGN.md as pure functions: facts + view + registry + now ->
+// violations. No I/O, no clock.
+namespace cdcguard {
+
+// "next free id for team-a: 184004", computed once per pool.
+class FixHints {
+ public:
+  explicit FixHints(const ServerIdAllocator& allocator) : allocator_(allocator) {}
+  std::string next_free_id(const ConnectorFacts& subject, const RegistryIndex& registry, TimePoint now) const;
+
+ private:
+  const ServerIdAllocator& allocator_;
+  mutable std::unordered_map<std::string, std::string> by_namespace_;
+};
+
+struct EvaluationContext {
+  const RegistryIndex& registry;
+  const ConnectorIndex& connectors;  // the others; may hold the subject itself (matched by namespace/name)
+  const FixHints& hints;
+  TimePoint now;
+  const Registry& reg() const { return registry.registry(); }
+};
+
+using ConnectorRuleFn = void (*)(const ConnectorFacts& subject, const EvaluationContext& ctx,
+                                 std::vector<Violation>& out);
+struct ConnectorRule {
+  std::string_view id;
+  ConnectorRuleFn check;
+};
+// Every KafkaConnector rule, in the order of DESIGN.md's table.
+std::span<const ConnectorRule> connector_rules();
+
+// What every connector rule finds, actions not yet applied (all Deny).
+std::vector<Violation> find_connector_violations(const ConnectorFacts& subject, const EvaluationContext& ctx);
+
+// KafkaConnect clusters indexed by bootstrap broker.
+class ConnectClusterIndex {
+ public:
+  void add(const ConnectClusterFacts& facts);  // keeps a pointer: `facts` must outlive the index
+  std::vector<const ConnectClusterFacts*> sharing_a_broker(const ConnectClusterFacts& subject) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<const ConnectClusterFacts*>> by_broker_;
+};
+
+std::vector<Violation> find_connect_violations(const ConnectClusterFacts& subject,
+                                               const ConnectClusterIndex& others);
+
+// Sets each violation's action from rules.enforcement and drops those an
+// active exception covers. Returns how many were dropped.
+std::size_t apply_enforcement(std::vector<Violation>& violations, const Registry& registry, TimePoint now);
+
+// rules.schemaHistoryTopicTemplate with {prefix}, {namespace} and {name}
+// filled in; "" when the template needs a prefix the connector lacks.
+std::string expand_history_topic_template(std::string_view templ, const ConnectorFacts& facts);
+
+// The facts as /mutate would leave them: a missing Kafka schema history topic
+// of a MySQL/MariaDB connector filled from the template.
+ConnectorFacts with_mutation_defaults(ConnectorFacts facts, const Registry& registry);
+
+}  // namespace cdcguard

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstddef>
+#include <istream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cdcguard::cli {
+
+struct InputFile {
+  std::string name;  // as shown in messages; "<stdin>" for "-"
+  std::string text;
+};
+
+struct InputProblem {
+  std::string path;
+  std::string message;
+};
+
+// Largest manifest or registry file read (a GitOps repo has no honest reason for more).
+inline constexpr std::size_t kMaxInputBytes = 64u << 20;
+
+// Expands PATH arguments: a file as given, a directory recursively (*.yaml,
+// *.yml, *.json, hidden entries skipped, sorted), "-" kept for standard input.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& paths,
+                                       std::vector<InputProblem>& problems);
+
+// Reads one expanded input ("-" reads `stdin_stream`, named "<stdin>").
+std::optional<InputFile> read_input(const std::string& path, std::istream& stdin_stream, std::string& error);
+
+// One file, whole; nullopt with `error` set when it cannot be read.
+std::optional<std::string> read_file(const std::string& path, std::string& error);
+
+}  // namespace cdcguard::cli

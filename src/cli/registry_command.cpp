@@ -1,0 +1,153 @@
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/manifest.hpp"
+#include "cdcguard/registry_index.hpp"
+#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/server_id_allocator.hpp"
+#include "cli/commands.hpp"
+#include "cli/file_inputs.hpp"
+
+namespace cdcguard::cli {
+namespace {
+
+constexpr const char* kRegistryHelp = R"(Usage: cdc-guard registry SUBCOMMAND [options]
+
+Subcommands:
+  render   print the registry as a markdown table or canonical YAML
+  next     print the next free server id for a namespace
+
+Run 'cdc-guard registry SUBCOMMAND --help' for its options.
+)";
+
+constexpr const char* kRenderHelp =
+    R"(Usage: cdc-guard registry render --registry FILE [--format markdown|yaml]
+
+Prints the registry. markdown: the table Connector Name | Server ID | Database |
+Status | Owner | Date under a header that states the allocation rules. yaml: the
+registry in canonical order (what the webhook writes back).
+
+Options:
+  --registry FILE            registry YAML, or a ConfigMap manifest with data.registry.yaml
+  --format markdown|yaml     default: markdown
+  -h, --help                 this help
+)";
+
+constexpr const char* kNextHelp =
+    R"(Usage: cdc-guard registry next --registry FILE --namespace NS [options] [PATH...]
+
+Prints the next free server id for a connector in namespace NS: the lowest id in
+the team's range (else the registry range) that no connector, no live entry
+(Active, Pending, Reserved), no reservation and no embargo holds. Connectors in
+PATH (files, directories, - for stdin) count as holding their ids.
+
+Options:
+  --registry FILE      registry YAML, or a ConfigMap manifest with data.registry.yaml
+  --namespace NS       the connector's namespace (picks the team range)
+  --connector NAME     the connector's name: if it already holds a live id, that id
+  --now TIME           evaluate embargoes and claims as of this time (default: now)
+  -h, --help           this help
+
+Exit codes: 0 an id was printed, 1 the range is exhausted, 2 usage or registry errors.
+)";
+
+int render(const std::vector<std::string>& args, Streams io) {
+  ParsedArgs parsed;
+  try {
+    parsed = parse_args(args, {"--registry", "--format"});
+    if (parsed.help) {
+      io.out << kRenderHelp;
+      return kExitOk;
+    }
+    if (!parsed.flags.contains("--registry")) throw UsageError("--registry FILE is required");
+    if (!parsed.positional.empty()) throw UsageError("unexpected argument " + parsed.positional.front());
+    const std::string format = parsed.flags.contains("--format") ? parsed.flags["--format"] : "markdown";
+    if (format != "markdown" && format != "yaml") throw UsageError("--format must be markdown or yaml");
+    const Registry registry = load_registry_file(parsed.flags["--registry"]);
+    io.out << (format == "yaml" ? render_registry_yaml(registry) : render_registry_markdown(registry));
+    return kExitOk;
+  } catch (const UsageError& e) {
+    io.err << "cdc-guard registry render: " << e.what() << "\n\n" << kRenderHelp;
+    return kExitUsage;
+  } catch (const RegistryError& e) {
+    for (const auto& p : e.problems()) io.err << p << "\n";
+    return kExitUsage;
+  }
+}
+
+int next(const std::vector<std::string>& args, Streams io) {
+  try {
+    ParsedArgs parsed = parse_args(args, {"--registry", "--namespace", "--connector", "--now"});
+    if (parsed.help) {
+      io.out << kNextHelp;
+      return kExitOk;
+    }
+    if (!parsed.flags.contains("--registry")) throw UsageError("--registry FILE is required");
+    if (!parsed.flags.contains("--namespace") || parsed.flags["--namespace"].empty()) {
+      throw UsageError("--namespace NS is required");
+    }
+    const TimePoint now = resolve_now(parsed);
+    const Registry registry = load_registry_file(parsed.flags["--registry"]);
+    const std::string& ns = parsed.flags["--namespace"];
+
+    ConnectorIndex connectors;
+    std::vector<InputProblem> problems;
+    ManifestSet manifests;
+    for (const auto& path : expand_inputs(parsed.positional, problems)) {
+      std::string error;
+      if (auto input = read_input(path, io.in, error)) {
+        parse_manifests(input->text, input->name, ns, manifests);
+      } else {
+        problems.push_back({path, error});
+      }
+    }
+    for (const auto& e : manifests.errors) {
+      problems.push_back({e.location.file + ":" + std::to_string(e.location.line), e.message});
+    }
+    if (!problems.empty()) {
+      for (const auto& p : problems) io.err << p.path << ": error: " << p.message << "\n";
+      return kExitUsage;
+    }
+    for (auto& c : manifests.connectors) connectors.upsert(std::move(c));
+
+    const RegistryIndex index(registry);
+    const ServerIdAllocator allocator(index, connectors, now);
+    const std::string connector =
+        parsed.flags.contains("--connector") ? ns + "/" + parsed.flags["--connector"] : "";
+    const Allocation a = allocator.next_for(ns, connector);
+    if (!a.id) {
+      io.err << "cdc-guard registry next: " << a.error << "\n";
+      return kExitViolations;
+    }
+    io.out << *a.id << "\n";
+    return kExitOk;
+  } catch (const UsageError& e) {
+    io.err << "cdc-guard registry next: " << e.what() << "\n\n" << kNextHelp;
+    return kExitUsage;
+  } catch (const RegistryError& e) {
+    for (const auto& p : e.problems()) io.err << p << "\n";
+    return kExitUsage;
+  }
+}
+
+}  // namespace
+
+Registry load_registry_file(const std::string& path) {
+  std::string error;
+  auto text = read_file(path, error);
+  if (!text) throw RegistryError({path + ": " + error});
+  return parse_registry_document(*text, path);
+}
+
+int run_registry(const std::vector<std::string>& args, Streams io) {
+  if (args.empty() || args.front() == "--help" || args.front() == "-h" || args.front() == "help") {
+    (args.empty() ? io.err : io.out) << kRegistryHelp;
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args.front() == "render") return render(rest, io);
+  if (args.front() == "next") return next(rest, io);
+  io.err << "cdc-guard registry: unknown subcommand \"" << args.front() << "\"\n\n" << kRegistryHelp;
+  return kExitUsage;
+}
+
+}  // namespace cdcguard::cli

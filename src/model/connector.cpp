@@ -1,0 +1,56 @@
+#include "cdcguard/connector.hpp"
+
+namespace cdcguard {
+
+ServerIdValue parse_server_id(std::string_view text, bool present) {
+  ServerIdValue v;
+  v.text = std::string(text);
+  if (!present || text.empty()) {
+    v.state = ServerIdValue::State::Missing;
+    return v;
+  }
+  if (text == "auto") {
+    v.state = ServerIdValue::State::Auto;
+    return v;
+  }
+  if (text.find("${") != std::string_view::npos) {
+    v.state = ServerIdValue::State::Placeholder;
+    return v;
+  }
+  // Plain decimal digits only: no sign, no spaces, no exponent. Debezium 2.x only
+  // checks > 0, so 4294967296 would get through it; MySQL's server_id is 32-bit.
+  std::uint64_t value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') {
+      v.state = ServerIdValue::State::Invalid;
+      return v;
+    }
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    if (value > 4294967295ULL) {
+      v.state = ServerIdValue::State::Invalid;
+      return v;
+    }
+  }
+  if (value == 0) {
+    v.state = ServerIdValue::State::Invalid;
+    return v;
+  }
+  v.state = ServerIdValue::State::Valid;
+  v.id = static_cast<std::uint32_t>(value);
+  return v;
+}
+
+bool ConnectorFacts::is_debezium() const {
+  return connector_class.starts_with("io.debezium.connector.");
+}
+
+bool ConnectorFacts::reads_binlog() const {
+  return connector_class == kMySqlConnectorClass || connector_class == kMariaDbConnectorClass;
+}
+
+bool ConnectorFacts::kafka_schema_history() const {
+  if (history_class.empty()) return true;
+  return history_class.ends_with("KafkaSchemaHistory") || history_class.ends_with("KafkaDatabaseHistory");
+}
+
+}  // namespace cdcguard

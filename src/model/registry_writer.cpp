@@ -1,0 +1,216 @@
+#include "cdcguard/registry_writer.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace cdcguard {
+namespace {
+
+void emit_range(YAML::Emitter& out, const IdRange& r) {
+  out << YAML::Flow << YAML::BeginMap << YAML::Key << "from" << YAML::Value << r.from << YAML::Key << "to"
+      << YAML::Value << r.to << YAML::EndMap;
+}
+
+// Text that the reader would take for null, or that YAML would not keep as
+// written, is double-quoted.
+void emit_text(YAML::Emitter& out, const std::string& s) {
+  const bool risky = s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL" ||
+                     s.find_first_of(":#{}[],&*!|>'\"%@`\n") != std::string::npos || s.front() == ' ' ||
+                     s.back() == ' ' || s.front() == '-' || s.front() == '?';
+  if (risky) out << YAML::DoubleQuoted;
+  out << s;
+}
+
+std::vector<const RegistryEntry*> sorted_entries(const Registry& r) {
+  std::vector<const RegistryEntry*> v;
+  v.reserve(r.entries.size());
+  for (const auto& e : r.entries) v.push_back(&e);
+  std::stable_sort(v.begin(), v.end(), [](const RegistryEntry* a, const RegistryEntry* b) {
+    if (a->server_id != b->server_id) return a->server_id < b->server_id;
+    return a->connector < b->connector;
+  });
+  return v;
+}
+
+std::string md_cell(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_registry_yaml(const Registry& r) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  out << YAML::BeginMap;
+
+  out << YAML::Key << "rules" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "range" << YAML::Value;
+  emit_range(out, r.rules.range);
+  out << YAML::Key << "embargoDays" << YAML::Value << r.rules.embargo_days;
+  out << YAML::Key << "requireRegistration" << YAML::Value << r.rules.require_registration;
+  out << YAML::Key << "allowPlaceholders" << YAML::Value << r.rules.allow_placeholders;
+  out << YAML::Key << "autoAssign" << YAML::Value << r.rules.auto_assign;
+  if (!r.rules.schema_history_topic_template.empty()) {
+    out << YAML::Key << "schemaHistoryTopicTemplate" << YAML::Value;
+    emit_text(out, r.rules.schema_history_topic_template);
+  }
+  if (!r.rules.enforcement.empty()) {
+    out << YAML::Key << "enforcement" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [rule_id, action] : r.rules.enforcement) {
+      out << YAML::Key << rule_id << YAML::Value << std::string(to_string(action));
+    }
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+
+  if (!r.exceptions.empty()) {
+    out << YAML::Key << "exceptions" << YAML::Value << YAML::BeginSeq;
+    for (const auto& x : r.exceptions) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "connector" << YAML::Value;
+      emit_text(out, x.connector);
+      out << YAML::Key << "rules" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& id : x.rules) emit_text(out, id);
+      out << YAML::EndSeq;
+      if (!x.reason.empty()) {
+        out << YAML::Key << "reason" << YAML::Value;
+        emit_text(out, x.reason);
+      }
+      if (x.until) out << YAML::Key << "until" << YAML::Value << format_date(*x.until);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+
+  if (!r.teams.empty()) {
+    out << YAML::Key << "teams" << YAML::Value << YAML::BeginSeq;
+    for (const auto& t : r.teams) {
+      out << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value;
+      emit_text(out, t.name);
+      out << YAML::Key << "namespaces" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const auto& ns : t.namespaces) emit_text(out, ns);
+      out << YAML::EndSeq;
+      if (t.range) {
+        out << YAML::Key << "range" << YAML::Value;
+        emit_range(out, *t.range);
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+
+  if (!r.reserved.empty()) {
+    std::vector<const Reservation*> reserved;
+    for (const auto& x : r.reserved) reserved.push_back(&x);
+    std::stable_sort(reserved.begin(), reserved.end(),
+                     [](const Reservation* a, const Reservation* b) { return a->server_id < b->server_id; });
+    out << YAML::Key << "reserved" << YAML::Value << YAML::BeginSeq;
+    for (const auto* x : reserved) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "serverId" << YAML::Value << x->server_id;
+      if (!x->reason.empty()) {
+        out << YAML::Key << "reason" << YAML::Value;
+        emit_text(out, x->reason);
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+
+  out << YAML::Key << "entries" << YAML::Value;
+  if (r.entries.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+  } else {
+    out << YAML::BeginSeq;
+    for (const auto* e : sorted_entries(r)) {
+      out << YAML::Flow << YAML::BeginMap;
+      out << YAML::Key << "connector" << YAML::Value;
+      emit_text(out, e->connector);
+      out << YAML::Key << "serverId" << YAML::Value << e->server_id;
+      if (!e->database.empty()) {
+        out << YAML::Key << "database" << YAML::Value;
+        emit_text(out, e->database);
+      }
+      out << YAML::Key << "status" << YAML::Value << std::string(to_string(e->status));
+      if (!e->owner.empty()) {
+        out << YAML::Key << "owner" << YAML::Value;
+        emit_text(out, e->owner);
+      }
+      if (e->date) out << YAML::Key << "date" << YAML::Value << format_date(*e->date);
+      if (e->decommissioned_at) {
+        const TimePoint at = *e->decommissioned_at;
+        out << YAML::Key << "decommissionedAt" << YAML::Value
+            << (at == TimePoint{date_of(at)} ? format_date(date_of(at)) : format_timestamp(at));
+      }
+      if (!e->claim_uid.empty()) {
+        out << YAML::Key << "claimUid" << YAML::Value;
+        emit_text(out, e->claim_uid);
+      }
+      if (e->expires_at) out << YAML::Key << "expiresAt" << YAML::Value << format_timestamp(*e->expires_at);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
+  std::string s = out.c_str();
+  s += '\n';
+  return s;
+}
+
+std::string render_registry_markdown(const Registry& r) {
+  std::ostringstream md;
+  md << "# Debezium MySQL/MariaDB server-id registry\n\n";
+  md << "Allocation rules:\n\n";
+  md << "- Every `database.server.id` comes from **" << r.rules.range.str()
+     << "** and belongs to exactly one connector.\n";
+  for (const auto& t : r.teams) {
+    md << "- Team **" << md_cell(t.name) << "**";
+    if (!t.namespaces.empty()) {
+      md << " (namespaces ";
+      for (std::size_t i = 0; i < t.namespaces.size(); ++i)
+        md << (i ? ", " : "") << "`" << t.namespaces[i] << "`";
+      md << ")";
+    }
+    md << (t.range ? " takes ids from " + t.range->str() : std::string(" takes ids from the global range"))
+       << ".\n";
+  }
+  if (!r.reserved.empty()) {
+    md << "- Reserved, never assigned:";
+    for (std::size_t i = 0; i < r.reserved.size(); ++i) {
+      md << (i ? "," : "") << " " << r.reserved[i].server_id;
+      if (!r.reserved[i].reason.empty()) md << " (" << md_cell(r.reserved[i].reason) << ")";
+    }
+    md << ".\n";
+  }
+  md << "- A decommissioned id rests for " << r.rules.embargo_days
+     << " days before it may be reused (its old replication session can linger).\n";
+  md << "- The next id is the lowest one in the team's range (else the global range) that no connector, no "
+        "live entry, no reservation and no embargo holds.\n";
+  if (r.rules.require_registration)
+    md << "- An id must be registered here before the connector is deployed.\n";
+  md << "\n| Connector Name | Server ID | Database | Status | Owner | Date |\n";
+  md << "|---|---|---|---|---|---|\n";
+  for (const auto* e : sorted_entries(r)) {
+    std::string status(to_string(e->status));
+    if (e->status == EntryStatus::Decommissioned && e->decommissioned_at) {
+      status += " " + format_date(date_of(*e->decommissioned_at));
+    }
+    md << "| " << md_cell(e->connector) << " | " << e->server_id << " | " << md_cell(e->database) << " | "
+       << status << " | " << md_cell(e->owner) << " | " << (e->date ? format_date(*e->date) : "") << " |\n";
+  }
+  return md.str();
+}
+
+}  // namespace cdcguard

@@ -1,0 +1,77 @@
+#include "cdcguard/check.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/registry_index.hpp"
+#include "cdcguard/rules.hpp"
+#include "cdcguard/server_id_allocator.hpp"
+
+namespace cdcguard {
+
+CheckReport check_manifests(const ManifestSet& manifests, const Registry& registry, TimePoint now) {
+  CheckReport report;
+  ConnectorIndex index;
+  std::unordered_map<std::string, SourceLocation> first_seen;
+  for (const auto& c : manifests.connectors) {
+    auto [it, fresh] = first_seen.emplace(c.key(), c.location);
+    if (!fresh) {
+      report.input_errors.push_back(
+          {c.location, "KafkaConnector " + c.key() + " is defined twice (first at " + it->second.file + ":" +
+                           std::to_string(it->second.line) + "); check rendered manifests, one per object"});
+      continue;
+    }
+    index.upsert(with_mutation_defaults(c, registry));
+  }
+  const RegistryIndex registry_index(registry);
+  const ServerIdAllocator allocator(registry_index, index, now);
+  const FixHints hints(allocator);
+  const EvaluationContext ctx{registry_index, index, hints, now};
+
+  index.for_each([&](const ConnectorFacts& c) {
+    auto found = find_connector_violations(c, ctx);
+    report.violations.insert(report.violations.end(), std::make_move_iterator(found.begin()),
+                             std::make_move_iterator(found.end()));
+  });
+  report.summary.connectors = index.size();
+
+  ConnectClusterIndex connects;
+  std::unordered_map<std::string, SourceLocation> connect_seen;
+  std::vector<const ConnectClusterFacts*> unique_connects;
+  for (const auto& c : manifests.connect_clusters) {
+    auto [it, fresh] = connect_seen.emplace(c.key(), c.location);
+    if (!fresh) {
+      report.input_errors.push_back({c.location, "KafkaConnect " + c.key() + " is defined twice (first at " +
+                                                     it->second.file + ":" + std::to_string(it->second.line) +
+                                                     ")"});
+      continue;
+    }
+    connects.add(c);
+    unique_connects.push_back(&c);
+  }
+  for (const auto* c : unique_connects) {
+    auto found = find_connect_violations(*c, connects);
+    report.violations.insert(report.violations.end(), std::make_move_iterator(found.begin()),
+                             std::make_move_iterator(found.end()));
+  }
+  report.summary.connect_clusters = unique_connects.size();
+
+  report.summary.exempted = apply_enforcement(report.violations, registry, now);
+  for (const auto& v : report.violations) {
+    if (v.action == Action::Deny) {
+      ++report.summary.errors;
+    } else {
+      ++report.summary.warnings;
+    }
+  }
+  std::sort(report.violations.begin(), report.violations.end(), [](const Violation& a, const Violation& b) {
+    if (a.location.file != b.location.file) return a.location.file < b.location.file;
+    if (a.location.line != b.location.line) return a.location.line < b.location.line;
+    if (a.subject != b.subject) return a.subject < b.subject;
+    return a.rule < b.rule;
+  });
+  return report;
+}
+
+}  // namespace cdcguard

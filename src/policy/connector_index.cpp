@@ -1,0 +1,111 @@
+#include "cdcguard/connector_index.hpp"
+
+#include <algorithm>
+
+namespace cdcguard {
+namespace {
+
+void erase_from(ConnectorIndex::List& list, const ConnectorFacts* f) {
+  list.erase(std::remove(list.begin(), list.end(), f), list.end());
+}
+
+}  // namespace
+
+const ConnectorFacts& ConnectorIndex::upsert(ConnectorFacts facts) {
+  std::string key = facts.key();
+  if (auto it = by_key_.find(key); it != by_key_.end()) {
+    unindex(it->second);
+    it->second = std::move(facts);
+    index(it->second);
+    return it->second;
+  }
+  auto [it, inserted] = by_key_.emplace(std::move(key), std::move(facts));
+  index(it->second);
+  return it->second;
+}
+
+bool ConnectorIndex::remove(std::string_view key) {
+  auto it = by_key_.find(std::string(key));
+  if (it == by_key_.end()) return false;
+  unindex(it->second);
+  by_key_.erase(it);
+  return true;
+}
+
+const ConnectorFacts* ConnectorIndex::find(std::string_view key) const {
+  auto it = by_key_.find(std::string(key));
+  return it == by_key_.end() ? nullptr : &it->second;
+}
+
+void ConnectorIndex::for_each(const std::function<void(const ConnectorFacts&)>& fn) const {
+  for (const auto& [key, f] : by_key_) fn(f);
+}
+
+void ConnectorIndex::index(const ConnectorFacts& f) {
+  if (f.reads_binlog() && f.server_id.state == ServerIdValue::State::Valid)
+    by_server_id_[f.server_id.id].push_back(&f);
+  if (!f.is_debezium()) return;
+  if (f.topic_prefix.present()) by_prefix_[f.topic_prefix.value].push_back(&f);
+  if (f.history_topic.present()) by_history_topic_[f.history_topic.value].push_back(&f);
+}
+
+void ConnectorIndex::unindex(const ConnectorFacts& f) {
+  if (auto it = by_server_id_.find(f.server_id.id); it != by_server_id_.end()) {
+    erase_from(it->second, &f);
+    if (it->second.empty()) by_server_id_.erase(it);
+  }
+  if (auto it = by_prefix_.find(f.topic_prefix.value); it != by_prefix_.end()) {
+    erase_from(it->second, &f);
+    if (it->second.empty()) by_prefix_.erase(it);
+  }
+  if (auto it = by_history_topic_.find(f.history_topic.value); it != by_history_topic_.end()) {
+    erase_from(it->second, &f);
+    if (it->second.empty()) by_history_topic_.erase(it);
+  }
+}
+
+ConnectorIndex::List ConnectorIndex::with_server_id(std::uint32_t id) const {
+  auto it = by_server_id_.find(id);
+  return it == by_server_id_.end() ? List{} : it->second;
+}
+
+ConnectorIndex::List ConnectorIndex::with_prefix(std::string_view prefix) const {
+  auto it = by_prefix_.find(prefix);
+  return it == by_prefix_.end() ? List{} : it->second;
+}
+
+ConnectorIndex::List ConnectorIndex::with_history_topic(std::string_view topic) const {
+  auto it = by_history_topic_.find(std::string(topic));
+  return it == by_history_topic_.end() ? List{} : it->second;
+}
+
+ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {
+  List out;
+  // Every proper leading part of `topic` is a candidate prefix; each probe is a
+  // tree lookup, so this is O(len * log n), not a scan of all prefixes.
+  for (std::size_t cut = 1; cut < topic.size(); ++cut) {
+    auto it = by_prefix_.find(topic.substr(0, cut));
+    if (it == by_prefix_.end()) continue;
+    const std::string_view rest = topic.substr(cut);
+    for (const ConnectorFacts* f : it->second) {
+      const std::string& delim = f->topic_delimiter;
+      if (rest.size() > delim.size() && rest.starts_with(delim)) out.push_back(f);
+    }
+  }
+  return out;
+}
+
+ConnectorIndex::List ConnectorIndex::prefixes_extending(std::string_view prefix,
+                                                        std::string_view delimiter) const {
+  List out;
+  std::string head(prefix);
+  head += delimiter;
+  for (auto it = by_prefix_.lower_bound(head); it != by_prefix_.end(); ++it) {
+    if (!std::string_view(it->first).starts_with(head)) break;
+    if (it->first.size() == head.size()) continue;  // needs at least one more character
+    out.insert(out.end(), it->second.begin(), it->second.end());
+  }
+  return out;
+}
+
+}  // namespace cdcguard
