@@ -22,6 +22,8 @@ class FixHints {
  public:
   explicit FixHints(const ServerIdAllocator& allocator) : allocator_(allocator) {}
   std::string next_free_id(const ConnectorFacts& subject, const RegistryIndex& registry, TimePoint now) const;
+  // The bare number (0 when the pool is exhausted).
+  std::uint32_t next_free_number(const ConnectorFacts& subject) const;
 
  private:
   const ServerIdAllocator& allocator_;

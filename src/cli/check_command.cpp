@@ -35,7 +35,7 @@ struct InputError {
   std::string message;
 };
 
-nlohmann::json summary_json(const CheckReport& r, std::size_t files) {
+nlohmann::ordered_json summary_json(const CheckReport& r, std::size_t files) {
   return {{"files", files},
           {"connectors", r.summary.connectors},
           {"connectClusters", r.summary.connect_clusters},
@@ -46,7 +46,7 @@ nlohmann::json summary_json(const CheckReport& r, std::size_t files) {
 
 void print_json(const CheckReport& report, const std::vector<InputError>& input_errors, std::size_t files,
                 std::ostream& out) {
-  nlohmann::json violations = nlohmann::json::array();
+  nlohmann::ordered_json violations = nlohmann::ordered_json::array();
   for (const auto& v : report.violations) {
     violations.push_back({{"rule", v.rule},
                           {"severity", to_string(severity_of(v.action))},
@@ -60,14 +60,14 @@ void print_json(const CheckReport& report, const std::vector<InputError>& input_
                           {"file", v.location.file},
                           {"line", v.location.line}});
   }
-  nlohmann::json doc{{"violations", std::move(violations)}, {"summary", summary_json(report, files)}};
+  nlohmann::ordered_json doc{{"violations", std::move(violations)}, {"summary", summary_json(report, files)}};
   if (!input_errors.empty()) {
-    nlohmann::json errors = nlohmann::json::array();
+    nlohmann::ordered_json errors = nlohmann::ordered_json::array();
     for (const auto& e : input_errors)
       errors.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
     doc["errors"] = std::move(errors);
   }
-  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 void print_text(const CheckReport& report, const std::vector<InputError>& input_errors, std::size_t files,

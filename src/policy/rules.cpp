@@ -112,8 +112,9 @@ void server_id_missing(const ConnectorFacts& s, const EvaluationContext& ctx, st
             "(rules.autoAssign is false)"
           : "MySQL/MariaDB connector has no database.server.id (Debezium 1.x would pick a "
             "random id that can clash with another client)";
-  out.push_back(make(rule::kServerIdMissing, s, kServerIdPath, s.server_id_line, what,
-                     "set it to a registered id (" + ctx.hints.next_free_id(s, ctx.registry, ctx.now) + ")"));
+  out.push_back(
+      make(rule::kServerIdMissing, s, kServerIdPath, s.server_id_line, what,
+           "set spec.config.database.server.id (" + ctx.hints.next_free_id(s, ctx.registry, ctx.now) + ")"));
 }
 
 void server_id_invalid(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {
@@ -122,7 +123,7 @@ void server_id_invalid(const ConnectorFacts& s, const EvaluationContext& ctx, st
                      "database.server.id " + quoted(s.server_id.text) +
                          " is not a plain decimal integer in 1..4294967295 (MySQL server_id is 32-bit; 0 is "
                          "not a replica id)",
-                     "use " + ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
+                     ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
 }
 
 void server_id_unresolvable(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -143,7 +144,7 @@ void server_id_out_of_range(const ConnectorFacts& s, const EvaluationContext& ct
   if (range.contains(s.server_id.id)) return;
   out.push_back(make(rule::kServerIdOutOfRange, s, kServerIdPath, s.server_id_line,
                      "server.id " + id_text(s) + " is outside the registry range " + range.str(),
-                     "use " + ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
+                     ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
 }
 
 void server_id_outside_team_range(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -154,7 +155,7 @@ void server_id_outside_team_range(const ConnectorFacts& s, const EvaluationConte
   out.push_back(make(rule::kServerIdOutsideTeamRange, s, kServerIdPath, s.server_id_line,
                      "server.id " + id_text(s) + " is outside team " + team->name + "'s range " +
                          team->range->str() + " (namespace " + s.namespace_name + ")",
-                     "use " + ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
+                     ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
 }
 
 void server_id_reserved(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {
@@ -164,7 +165,7 @@ void server_id_reserved(const ConnectorFacts& s, const EvaluationContext& ctx, s
   out.push_back(
       make(rule::kServerIdReserved, s, kServerIdPath, s.server_id_line,
            "server.id " + id_text(s) + " is reserved" + (r->reason.empty() ? "" : " (" + r->reason + ")"),
-           "use " + ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
+           ctx.hints.next_free_id(s, ctx.registry, ctx.now)));
 }
 
 void server_id_duplicate(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {
@@ -224,9 +225,16 @@ void server_id_unregistered(const ConnectorFacts& s, const EvaluationContext& ct
     what += "; the registry gives it " + std::to_string(own->server_id);
     fix = "use its registered id " + std::to_string(own->server_id);
   } else {
-    fix = "add {connector: " + s.key() + ", serverId: " + id_text(s) +
-          ", status: Reserved} to the registry entries (" + ctx.hints.next_free_id(s, ctx.registry, ctx.now) +
-          ")";
+    // Suggest registering the id it has only when no other rule objects to it.
+    std::vector<Violation> objections;
+    for (const auto check : {server_id_out_of_range, server_id_outside_team_range, server_id_reserved,
+                             server_id_duplicate, server_id_embargoed}) {
+      check(s, ctx, objections);
+    }
+    const std::uint32_t suggested = objections.empty() ? s.server_id.id : ctx.hints.next_free_number(s);
+    fix = "add {connector: " + s.key() +
+          ", serverId: " + (suggested == 0 ? std::string("<id>") : std::to_string(suggested)) +
+          ", status: Reserved} to the registry entries before deploying";
   }
   out.push_back(make(rule::kServerIdUnregistered, s, kServerIdPath, s.server_id_line, what, fix));
 }
@@ -391,7 +399,7 @@ std::string FixHints::next_free_id(const ConnectorFacts& subject, const Registry
   if (const RegistryEntry* own = registry.live_entry_of(subject.key(), now);
       own &&
       !(subject.server_id.state == ServerIdValue::State::Valid && subject.server_id.id == own->server_id)) {
-    return "its registered id is " + std::to_string(own->server_id);
+    return "its registered id: " + std::to_string(own->server_id);
   }
   auto it = by_namespace_.find(subject.namespace_name);
   if (it != by_namespace_.end()) return it->second;
@@ -406,6 +414,10 @@ std::string FixHints::next_free_id(const ConnectorFacts& subject, const Registry
   }
   by_namespace_.emplace(subject.namespace_name, hint);
   return hint;
+}
+
+std::uint32_t FixHints::next_free_number(const ConnectorFacts& subject) const {
+  return allocator_.next_for(subject.namespace_name).id.value_or(0);
 }
 
 std::span<const ConnectorRule> connector_rules() {
@@ -456,7 +468,9 @@ std::vector<Violation> find_connect_violations(const ConnectClusterFacts& s,
       break;
     }
   }
-  for (const ConnectTopicFact* mine : {&s.offset_topic, &s.config_topic, &s.status_topic}) {
+  const std::pair<const ConnectTopicFact*, const char*> topics[] = {
+      {&s.offset_topic, "offsets"}, {&s.config_topic, "configs"}, {&s.status_topic, "status"}};
+  for (const auto& [mine, suffix] : topics) {
     if (mine->value.empty()) continue;
     for (const auto* c : peers) {
       const ConnectTopicFact* theirs = nullptr;
@@ -470,7 +484,7 @@ std::vector<Violation> find_connect_violations(const ConnectClusterFacts& s,
                            describe(*c) + " on the same Kafka (" + shared_broker(s, *c) +
                            "): the clusters would overwrite each other's offsets, configs or status",
                        "set " + mine->path + " to a topic unique to this cluster, e.g. " +
-                           quoted(s.name + "-" + mine->path.substr(mine->path.rfind('.') + 1)),
+                           quoted(s.namespace_name + "-" + s.name + "-" + suffix),
                        c->key()));
       break;
     }
