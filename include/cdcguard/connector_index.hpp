@@ -47,6 +47,7 @@ class ConnectorIndex {
   std::unordered_map<std::uint32_t, List> by_server_id_;
   std::map<std::string, List, std::less<>> by_prefix_;  // ordered: prefixes_extending is a range scan
   std::unordered_map<std::string, List> by_history_topic_;
+  std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
 };
 
 }  // namespace cdcguard

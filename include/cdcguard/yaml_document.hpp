@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -75,5 +76,10 @@ struct YamlDocument {
 // Aliases are expanded with a bound on the total node count, so an alias bomb
 // is an error, not an out-of-memory.
 std::vector<YamlDocument> parse_yaml_documents(std::string_view text);
+
+// The same, one document at a time: each is handed to `visit` and freed before
+// the next is built, so a large stream never sits in memory as a tree.
+// Documents before a syntax error have been visited when YamlParseError is thrown.
+void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit);
 
 }  // namespace cdcguard

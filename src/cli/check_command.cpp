@@ -148,7 +148,7 @@ int run_check(const std::vector<std::string>& args, Streams io) {
   for (const auto& e : manifests.errors)
     input_errors.push_back({e.location.file, e.location.line, e.message});
 
-  const CheckReport report = check_manifests(manifests, registry, now);
+  const CheckReport report = check_manifests(std::move(manifests), registry, now);
   for (const auto& e : report.input_errors)
     input_errors.push_back({e.location.file, e.location.line, e.message});
 

@@ -25,8 +25,47 @@ bool hidden(const fs::path& p) {
 
 }  // namespace
 
+namespace {
+
+// Pipes, /dev/stdin and <(process substitution) have no size: read to the limit.
+std::optional<std::string> read_stream(std::istream& in, std::string& error) {
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxInputBytes) {
+      error = "input is over the limit of " + std::to_string(kMaxInputBytes) + " bytes";
+      return std::nullopt;
+    }
+  }
+  if (in.bad()) {
+    error = "read error";
+    return std::nullopt;
+  }
+  return text;
+}
+
+}  // namespace
+
 std::optional<std::string> read_file(const std::string& path, std::string& error) {
   std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    error = ec ? ec.message() : "no such file or directory";
+    return std::nullopt;
+  }
+  if (fs::is_directory(status)) {
+    error = "is a directory";
+    return std::nullopt;
+  }
+  if (!fs::is_regular_file(status)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      error = std::strerror(errno);
+      return std::nullopt;
+    }
+    return read_stream(in, error);
+  }
   const auto size = fs::file_size(path, ec);
   if (ec) {
     error = ec.message();
@@ -58,16 +97,9 @@ std::optional<InputFile> read_input(const std::string& path, std::istream& stdin
     if (!text) return std::nullopt;
     return InputFile{path, std::move(*text)};
   }
-  std::string text;
-  char buf[65536];
-  while (stdin_stream.read(buf, sizeof buf) || stdin_stream.gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(stdin_stream.gcount()));
-    if (text.size() > kMaxInputBytes) {
-      error = "input is over the limit of " + std::to_string(kMaxInputBytes) + " bytes";
-      return std::nullopt;
-    }
-  }
-  return InputFile{"<stdin>", std::move(text)};
+  auto text = read_stream(stdin_stream, error);
+  if (!text) return std::nullopt;
+  return InputFile{"<stdin>", std::move(*text)};
 }
 
 std::vector<std::string> expand_inputs(const std::vector<std::string>& paths,

@@ -240,14 +240,12 @@ std::optional<ConnectClusterFacts> connect_cluster_from_object(const YamlNode& o
 
 void parse_manifests(std::string_view text, const std::string& file, std::string_view default_namespace,
                      ManifestSet& out) {
-  std::vector<YamlDocument> docs;
   try {
-    docs = parse_yaml_documents(text);
+    for_each_yaml_document(
+        text, [&](const YamlDocument& doc) { visit(doc.root, file, default_namespace, out, 0); });
   } catch (const YamlParseError& e) {
     out.errors.push_back({{file, e.line()}, std::string("malformed YAML: ") + e.what()});
-    return;
   }
-  for (const auto& doc : docs) visit(doc.root, file, default_namespace, out, 0);
 }
 
 std::vector<RegistryConfigMap> find_registry_configmaps(std::string_view text, const std::string& file) {

@@ -79,8 +79,7 @@ class TreeBuilder {
   TreeBuilder(const TreeBuilder&) = delete;
   TreeBuilder& operator=(const TreeBuilder&) = delete;
 
-  std::vector<YamlDocument> run() {
-    std::vector<YamlDocument> docs;
+  void run(const std::function<void(const YamlDocument&)>& visit) {
     for (;;) {
       EventGuard ev;
       next(ev);
@@ -88,15 +87,16 @@ class TreeBuilder {
         case YAML_STREAM_START_EVENT:
           break;
         case YAML_STREAM_END_EVENT:
-          return docs;
+          return;
         case YAML_DOCUMENT_START_EVENT: {
           anchors_.clear();
           YamlDocument doc;
           doc.line = static_cast<int>(ev.event.start_mark.line) + 1;
           doc.root = node(0);
           EventGuard end;
-          next(end);  // DOCUMENT_END
-          if (!doc.root.is_null()) docs.push_back(std::move(doc));
+          next(end);   // DOCUMENT_END
+          nodes_ = 0;  // the alias budget is per document
+          if (!doc.root.is_null()) visit(doc);
           break;
         }
         default:
@@ -215,8 +215,14 @@ class TreeBuilder {
 }  // namespace
 
 std::vector<YamlDocument> parse_yaml_documents(std::string_view text) {
+  std::vector<YamlDocument> docs;
+  for_each_yaml_document(text, [&](const YamlDocument& doc) { docs.push_back(doc); });
+  return docs;
+}
+
+void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit) {
   TreeBuilder builder(text);
-  return builder.run();
+  builder.run(visit);
 }
 
 }  // namespace cdcguard

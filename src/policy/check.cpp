@@ -10,11 +10,11 @@
 
 namespace cdcguard {
 
-CheckReport check_manifests(const ManifestSet& manifests, const Registry& registry, TimePoint now) {
+CheckReport check_manifests(ManifestSet manifests, const Registry& registry, TimePoint now) {
   CheckReport report;
   ConnectorIndex index;
   std::unordered_map<std::string, SourceLocation> first_seen;
-  for (const auto& c : manifests.connectors) {
+  for (auto& c : manifests.connectors) {
     auto [it, fresh] = first_seen.emplace(c.key(), c.location);
     if (!fresh) {
       report.input_errors.push_back(
@@ -22,8 +22,9 @@ CheckReport check_manifests(const ManifestSet& manifests, const Registry& regist
                            std::to_string(it->second.line) + "); check rendered manifests, one per object"});
       continue;
     }
-    index.upsert(with_mutation_defaults(c, registry));
+    index.upsert(with_mutation_defaults(std::move(c), registry));
   }
+  manifests.connectors.clear();
   const RegistryIndex registry_index(registry);
   const ServerIdAllocator allocator(registry_index, index, now);
   const FixHints hints(allocator);

@@ -45,7 +45,10 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
   if (f.reads_binlog() && f.server_id.state == ServerIdValue::State::Valid)
     by_server_id_[f.server_id.id].push_back(&f);
   if (!f.is_debezium()) return;
-  if (f.topic_prefix.present()) by_prefix_[f.topic_prefix.value].push_back(&f);
+  if (f.topic_prefix.present()) {
+    by_prefix_[f.topic_prefix.value].push_back(&f);
+    ++delimiters_[f.topic_delimiter];
+  }
   if (f.history_topic.present()) by_history_topic_[f.history_topic.value].push_back(&f);
 }
 
@@ -55,7 +58,13 @@ void ConnectorIndex::unindex(const ConnectorFacts& f) {
     if (it->second.empty()) by_server_id_.erase(it);
   }
   if (auto it = by_prefix_.find(f.topic_prefix.value); it != by_prefix_.end()) {
+    const auto before = it->second.size();
     erase_from(it->second, &f);
+    if (it->second.size() != before) {
+      if (auto d = delimiters_.find(f.topic_delimiter); d != delimiters_.end() && --d->second == 0) {
+        delimiters_.erase(d);
+      }
+    }
     if (it->second.empty()) by_prefix_.erase(it);
   }
   if (auto it = by_history_topic_.find(f.history_topic.value); it != by_history_topic_.end()) {
@@ -81,9 +90,19 @@ ConnectorIndex::List ConnectorIndex::with_history_topic(std::string_view topic) 
 
 ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {
   List out;
-  // Every proper leading part of `topic` is a candidate prefix; each probe is a
-  // tree lookup, so this is O(len * log n), not a scan of all prefixes.
+  // A candidate prefix is a leading part of `topic` followed by a delimiter that
+  // some prefix uses; each candidate is one tree probe, so this is
+  // O(len * delimiters + cuts * log n), never a scan of all prefixes.
   for (std::size_t cut = 1; cut < topic.size(); ++cut) {
+    const std::string_view tail = topic.substr(cut);
+    bool delimiter_here = false;
+    for (const auto& [delim, count] : delimiters_) {
+      if (tail.starts_with(delim)) {
+        delimiter_here = true;
+        break;
+      }
+    }
+    if (!delimiter_here) continue;
     auto it = by_prefix_.find(topic.substr(0, cut));
     if (it == by_prefix_.end()) continue;
     const std::string_view rest = topic.substr(cut);
