@@ -35,6 +35,22 @@ struct InputError {
   std::string message;
 };
 
+// "file:12: message" -> {file, 12, message}; anything else is all message.
+InputError split_problem(const std::string& problem) {
+  for (std::size_t colon = problem.find(':'); colon != std::string::npos;
+       colon = problem.find(':', colon + 1)) {
+    std::size_t end = colon + 1;
+    while (end < problem.size() && problem[end] >= '0' && problem[end] <= '9') ++end;
+    if (end > colon + 1 && end - colon <= 10 && problem.compare(end, 2, ": ") == 0) {
+      return {problem.substr(0, colon), std::stoi(problem.substr(colon + 1, end - colon - 1)),
+              problem.substr(end + 2)};
+    }
+  }
+  const auto colon = problem.find(": ");
+  if (colon == std::string::npos) return {"", 0, problem};
+  return {problem.substr(0, colon), 0, problem.substr(colon + 2)};
+}
+
 nlohmann::ordered_json summary_json(const CheckReport& r, std::size_t files) {
   return {{"files", files},
           {"connectors", r.summary.connectors},
@@ -125,6 +141,11 @@ int run_check(const std::vector<std::string>& args, Streams io) {
     } catch (const RegistryError& e) {
       for (const auto& p : e.problems()) io.err << p << "\n";
       io.err << "cdc-guard check: the registry is not valid; nothing was checked\n";
+      if (output == "json") {
+        std::vector<InputError> errors;
+        for (const auto& p : e.problems()) errors.push_back(split_problem(p));
+        print_json(CheckReport{}, errors, 0, io.out);
+      }
       return kExitUsage;
     }
   }

@@ -2,6 +2,7 @@
 
 #include <yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <unordered_set>
@@ -57,8 +58,10 @@ YamlNode YamlNode::make_map(int line) {
 
 namespace {
 
-// Far more than any real manifest; stops alias bombs ("billion laughs").
-constexpr std::size_t kMaxNodes = 5'000'000;
+// Without aliases a node costs at least one byte of input, and inputs are
+// bounded; aliases can multiply that ("billion laughs"), so the nodes they copy
+// have a budget of their own, far above what a real manifest repeats.
+constexpr std::size_t kMaxAliasNodes = 100'000;
 constexpr int kMaxDepth = 256;
 
 struct EventGuard {
@@ -71,7 +74,7 @@ struct EventGuard {
 
 class TreeBuilder {
  public:
-  explicit TreeBuilder(std::string_view text) {
+  explicit TreeBuilder(std::string_view text) : text_(text) {
     yaml_parser_initialize(&parser_);
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   }
@@ -94,8 +97,8 @@ class TreeBuilder {
           doc.line = static_cast<int>(ev.event.start_mark.line) + 1;
           doc.root = node(0);
           EventGuard end;
-          next(end);   // DOCUMENT_END
-          nodes_ = 0;  // the alias budget is per document
+          next(end);         // DOCUMENT_END
+          alias_nodes_ = 0;  // the alias budget is per document
           if (!doc.root.is_null()) visit(doc);
           break;
         }
@@ -114,14 +117,26 @@ class TreeBuilder {
     if (!yaml_parser_parse(&parser_, &ev.event)) {
       std::string what = parser_.problem ? parser_.problem : "invalid YAML";
       if (parser_.context) what = std::string(parser_.context) + ": " + what;
+      if (parser_.error == YAML_READER_ERROR) {
+        // The reader (bad UTF-8, control characters) sets only a byte offset.
+        const std::size_t offset = std::min(parser_.problem_offset, text_.size());
+        yaml_mark_t mark{};
+        mark.line = static_cast<std::size_t>(
+            std::count(text_.begin(), text_.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+        const auto line_start = text_.rfind('\n', offset == 0 ? 0 : offset - 1);
+        mark.column = line_start == std::string_view::npos ? offset : offset - line_start - 1;
+        fail(what, mark);
+      }
       fail(what, parser_.problem_mark);
     }
     ev.live = true;
   }
 
-  void count(const yaml_mark_t& mark, std::size_t n = 1) {
-    nodes_ += n;
-    if (nodes_ > kMaxNodes) fail("document too large (alias expansion?)", mark);
+  void count_alias(const yaml_mark_t& mark, std::size_t n) {
+    alias_nodes_ += n;
+    if (alias_nodes_ > kMaxAliasNodes) {
+      fail("aliases expand to more than " + std::to_string(kMaxAliasNodes) + " nodes (an alias bomb?)", mark);
+    }
   }
 
   static std::size_t size_of(const YamlNode& n) {
@@ -145,7 +160,6 @@ class TreeBuilder {
   YamlNode node_from(const yaml_event_t& event, int depth) {
     if (depth > kMaxDepth) fail("YAML nested too deeply", event.start_mark);
     const int line = static_cast<int>(event.start_mark.line) + 1;
-    count(event.start_mark);
     switch (event.type) {
       case YAML_SCALAR_EVENT: {
         const auto& s = event.data.scalar;
@@ -163,7 +177,7 @@ class TreeBuilder {
       case YAML_ALIAS_EVENT: {
         const auto it = anchors_.find(reinterpret_cast<const char*>(event.data.alias.anchor));
         if (it == anchors_.end()) fail("unknown alias", event.start_mark);
-        count(event.start_mark, size_of(*it->second));
+        count_alias(event.start_mark, size_of(*it->second));
         return *it->second;
       }
       case YAML_SEQUENCE_START_EVENT: {
@@ -207,9 +221,10 @@ class TreeBuilder {
     }
   }
 
+  std::string_view text_;
   yaml_parser_t parser_{};
   std::map<std::string, std::shared_ptr<YamlNode>> anchors_;
-  std::size_t nodes_ = 0;
+  std::size_t alias_nodes_ = 0;
 };
 
 }  // namespace
