@@ -68,7 +68,7 @@ struct RegistryEntry {
   std::optional<Date> date;
   std::optional<TimePoint> decommissioned_at;
   std::string claim_uid;                // Pending: the admission request that claimed it
-  std::optional<TimePoint> expires_at;  // Pending: the claim lapses after this
+  std::optional<TimePoint> expires_at;  // Pending: the claim lapses at this instant
   int line = 0;
 
   // Holds its id now: Active, Reserved, or Pending and not yet expired.

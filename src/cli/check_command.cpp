@@ -95,7 +95,7 @@ void print_text(const CheckReport& report, const std::vector<InputError>& input_
   }
   for (const auto& v : report.violations) {
     out << v.location.file << ":" << v.location.line << ": " << to_string(severity_of(v.action)) << ": ["
-        << v.rule << "] " << v.subject << ": " << v.message;
+        << v.rule << "] " << v.subject << " " << v.path << ": " << v.message;
     if (v.action == Action::Audit) out << " (audit)";
     out << "\n";
   }

@@ -49,7 +49,9 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
     by_prefix_[f.topic_prefix.value].push_back(&f);
     ++delimiters_[f.topic_delimiter];
   }
-  if (f.history_topic.present()) by_history_topic_[f.history_topic.value].push_back(&f);
+  // A history topic only counts when the history lives in Kafka: a leftover
+  // key next to FileSchemaHistory is never read.
+  if (f.history_topic.present() && f.kafka_schema_history()) by_history_topic_[f.history_topic.value].push_back(&f);
 }
 
 void ConnectorIndex::unindex(const ConnectorFacts& f) {

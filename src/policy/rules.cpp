@@ -297,7 +297,7 @@ void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationConte
 
 void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContext& ctx,
                                  std::vector<Violation>& out) {
-  if (!s.is_debezium() || !s.history_topic.present()) return;
+  if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
   const auto shared = others(s, ctx.connectors.with_history_topic(s.history_topic.value));
   if (shared.empty()) return;
   std::vector<std::string> parties;
@@ -316,7 +316,7 @@ void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContex
 
 void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationContext& ctx,
                                    std::vector<Violation>& out) {
-  if (!s.is_debezium() || !s.history_topic.present()) return;
+  if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
   const std::string& h = s.history_topic.value;
   auto list = ctx.connectors.namespaces_containing(h);
   const auto exact = ctx.connectors.with_prefix(h);  // the schema-change topic is exactly <prefix>

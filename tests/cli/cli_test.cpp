@@ -305,7 +305,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
 const std::regex kSummaryLine(
     R"(^checked \d+ connectors? and \d+ KafkaConnects? in \d+ files?: \d+ errors?, \d+ warnings?.*$)");
 const std::regex kViolationLine(
-    R"(^[^:]+:\d+: (error|warning): \[[a-z0-9-]+\] [a-z0-9.-]+/[a-z0-9.-]+: .+$)");
+    R"(^[^:]+:\d+: (error|warning): \[[a-z0-9-]+\] [a-z0-9.-]+/[a-z0-9.-]+ spec\.[A-Za-z0-9.]+: .+$)");
 
 // ---------------------------------------------------------------------------
 // --version, --help
@@ -577,17 +577,17 @@ TEST(CliCheck, TextOutputLooksLikeACompiler) {
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     EXPECT_TRUE(std::regex_match(lines[i], kViolationLine)) << lines[i];
   }
-  EXPECT_TRUE(lines[0].starts_with("duplicate.yaml:10: error: [server-id-duplicate] ecommerce/refunds-cdc: "))
+  EXPECT_TRUE(lines[0].starts_with("duplicate.yaml:10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
       << lines[0];
   EXPECT_TRUE(contains(lines[0], "ecommerce/orders-cdc")) << lines[0];
   EXPECT_TRUE(
-      lines[1].starts_with("embargoed.yaml:10: error: [server-id-embargoed] warehouse/inventory-cdc: "))
+      lines[1].starts_with("embargoed.yaml:10: error: [server-id-embargoed] warehouse/inventory-cdc spec.config.database.server.id: "))
       << lines[1];
   EXPECT_TRUE(
-      lines[2].starts_with("warn-only.yaml:11: warning: [topic-prefix-overlap] ecommerce/orders-cdc: "))
+      lines[2].starts_with("warn-only.yaml:11: warning: [topic-prefix-overlap] ecommerce/orders-cdc spec.config.topic.prefix: "))
       << lines[2];
   EXPECT_TRUE(
-      lines[3].starts_with("warn-only.yaml:23: warning: [topic-prefix-overlap] ecommerce/returns-cdc: "))
+      lines[3].starts_with("warn-only.yaml:23: warning: [topic-prefix-overlap] ecommerce/returns-cdc spec.config.topic.prefix: "))
       << lines[3];
   EXPECT_TRUE(std::regex_match(lines[4], kSummaryLine)) << lines[4];
   EXPECT_EQ(lines[4], "checked 4 connectors and 0 KafkaConnects in 3 files: 2 errors, 2 warnings");
@@ -601,7 +601,7 @@ TEST(CliCheck, TextOutputMarksAuditViolations) {
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
   EXPECT_TRUE(lines[0].starts_with(
-      "audit-only.yaml:13: warning: [schema-history-topic-collides] warehouse/parts-cdc: "))
+      "audit-only.yaml:13: warning: [schema-history-topic-collides] warehouse/parts-cdc spec.config.schema.history.internal.kafka.topic: "))
       << lines[0];
   EXPECT_TRUE(lines[0].ends_with(" (audit)")) << lines[0];
 }
@@ -681,7 +681,7 @@ TEST(CliCheck, ChecksStdinAgainstFiles) {
   // clean.yaml's orders-cdc holds 184001; the same id on stdin is a duplicate of it.
   const RunResult r = run_cdcguard({"check", kClean, "-"}, with_stdin(read_text(fixture("duplicate.yaml"))));
   ASSERT_TRUE(ExitedWith(r, 1));
-  EXPECT_TRUE(contains(r.out, "<stdin>:10: error: [server-id-duplicate] ecommerce/refunds-cdc: ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "<stdin>:10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: ")) << r.out;
   EXPECT_TRUE(contains(r.out, "in 2 files")) << r.out;
 }
 
@@ -727,7 +727,7 @@ TEST(CliCheck, ReadsANamedPipeLikeProcessSubstitution) {
   done = true;
   writer.join();
   ASSERT_TRUE(ExitedWith(r, 1));
-  EXPECT_TRUE(contains(r.out, fifo.string() + ":10: error: [server-id-duplicate] ecommerce/refunds-cdc: "))
+  EXPECT_TRUE(contains(r.out, fifo.string() + ":10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
       << r.out;
 }
 
@@ -1063,7 +1063,7 @@ TEST(CliReadmeDemo, ReportsTheCopiedIdAndTheEmbargo) {
     }
     return {};
   };
-  const std::string duplicate = line_with("[server-id-duplicate] ecommerce/refunds-cdc: ");
+  const std::string duplicate = line_with("[server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: ");
   ASSERT_FALSE(duplicate.empty()) << r.out;
   EXPECT_TRUE(std::regex_match(duplicate, kViolationLine)) << duplicate;
   EXPECT_TRUE(duplicate.starts_with("examples/connectors/")) << duplicate;
@@ -1071,7 +1071,7 @@ TEST(CliReadmeDemo, ReportsTheCopiedIdAndTheEmbargo) {
   EXPECT_TRUE(contains(duplicate, "ecommerce/orders-cdc")) << duplicate;
   EXPECT_TRUE(contains(duplicate, "next free id for team-a: ")) << duplicate;
 
-  const std::string embargo = line_with("[server-id-embargoed] warehouse/inventory-cdc: ");
+  const std::string embargo = line_with("[server-id-embargoed] warehouse/inventory-cdc spec.config.database.server.id: ");
   ASSERT_FALSE(embargo.empty()) << r.out;
   EXPECT_TRUE(contains(embargo, ": error: ")) << embargo;
   EXPECT_TRUE(std::regex_match(lines.back(), kSummaryLine)) << lines.back();

@@ -1,0 +1,127 @@
+// check_manifests() as a whole: what it counts, how it treats an object defined
+// twice, and connectors from several files judged together.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cdcguard/check.hpp"
+#include "cdcguard/manifest.hpp"
+#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/rule_ids.hpp"
+
+namespace cdcguard {
+namespace {
+
+const std::string kRulesFixtures = std::string(CDCGUARD_FIXTURES) + "/rules/";
+
+std::string read_fixture(const std::string& relative) {
+  std::ifstream in(kRulesFixtures + relative, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read fixture " + kRulesFixtures + relative);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ManifestSet load(std::initializer_list<std::string_view> files) {
+  ManifestSet set;
+  for (const auto file : files) {
+    parse_manifests(read_fixture("manifests/" + std::string(file)), std::string(file), "default", set);
+  }
+  return set;
+}
+
+Registry base_registry() {
+  return parse_registry(read_fixture("registries/registry.yaml"), "registry.yaml");
+}
+
+TimePoint at(std::string_view rfc3339) {
+  return parse_timestamp(rfc3339).value();
+}
+
+TEST(CheckReport, CountsConnectorsAndConnectClusters) {
+  ManifestSet set = load({"all-clear.yaml", "connect-group-id.yaml"});
+  ASSERT_TRUE(set.errors.empty());
+  const CheckReport report = check_manifests(std::move(set), base_registry(), at("2026-04-01T12:00:00Z"));
+  EXPECT_TRUE(report.input_errors.empty());
+  EXPECT_EQ(report.summary.connectors, 6U);
+  EXPECT_EQ(report.summary.connect_clusters, 3U);
+  EXPECT_EQ(report.summary.errors, 2U);  // connect-a and connect-b share a group
+  EXPECT_EQ(report.summary.warnings, 0U);
+  EXPECT_TRUE(report.has_errors());
+}
+
+TEST(CheckReport, NonDebeziumConnectorsAreCountedAndPass) {
+  const CheckReport report =
+      check_manifests(load({"non-debezium-ignored.yaml"}), base_registry(), at("2026-04-01T12:00:00Z"));
+  EXPECT_EQ(report.summary.connectors, 4U);
+  EXPECT_TRUE(report.violations.empty());
+}
+
+TEST(CheckReport, AnObjectDefinedTwiceIsAnInputErrorAndCheckedOnce) {
+  const CheckReport report =
+      check_manifests(load({"defined-twice.yaml"}), base_registry(), at("2026-04-01T12:00:00Z"));
+  ASSERT_EQ(report.input_errors.size(), 2U);
+  EXPECT_NE(report.input_errors[0].message.find("KafkaConnector ecommerce/orders-cdc is defined twice"),
+            std::string::npos)
+      << report.input_errors[0].message;
+  EXPECT_NE(report.input_errors[0].message.find("defined-twice.yaml:3"), std::string::npos)
+      << report.input_errors[0].message;
+  EXPECT_EQ(report.input_errors[0].location.line, 15);
+  EXPECT_NE(report.input_errors[1].message.find("KafkaConnect kafka/cdc-connect is defined twice"),
+            std::string::npos)
+      << report.input_errors[1].message;
+  EXPECT_NE(report.input_errors[1].message.find("defined-twice.yaml:27"), std::string::npos)
+      << report.input_errors[1].message;
+  EXPECT_EQ(report.input_errors[1].location.line, 35);
+  // Neither copy clashes with the other.
+  for (const auto& v : report.violations) ADD_FAILURE() << v.rule << " on " << v.subject << ": " << v.message;
+  EXPECT_EQ(report.summary.connectors, 1U);
+  EXPECT_EQ(report.summary.connect_clusters, 1U);
+}
+
+TEST(CheckReport, ConnectorsFromSeveralFilesAreJudgedTogether) {
+  // stock-v2-cdc takes the id stock-cdc released; stock-cdc is back with it in another file.
+  const CheckReport report =
+      check_manifests(load({"server-id-own-decommissioned-entry.yaml", "server-id-embargoed.yaml"}),
+                      base_registry(), at("2026-04-01T12:00:00Z"));
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& v : report.violations) got.emplace_back(v.subject, v.rule);
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"warehouse/stock-v2-cdc", std::string(rule::kServerIdDuplicate)},
+      {"warehouse/stock-v2-cdc", std::string(rule::kServerIdEmbargoed)},
+      {"warehouse/stock-cdc", std::string(rule::kServerIdDuplicate)},
+  };
+  EXPECT_EQ(got, want);  // sorted by file, then line, then rule
+  ASSERT_EQ(report.violations.size(), 3U);
+  EXPECT_EQ(report.violations[0].location.file, "server-id-embargoed.yaml");
+  EXPECT_NE(
+      report.violations[0].message.find("warehouse/stock-cdc (server-id-own-decommissioned-entry.yaml:2)"),
+      std::string::npos)
+      << report.violations[0].message;
+  EXPECT_EQ(report.violations[2].location.file, "server-id-own-decommissioned-entry.yaml");
+  EXPECT_NE(report.violations[2].message.find("warehouse/stock-v2-cdc (server-id-embargoed.yaml:2)"),
+            std::string::npos)
+      << report.violations[2].message;
+  // Both sit on one binlog: the fix points at the team's next free id past both.
+  EXPECT_NE(report.violations[2].message.find("next free id for team-b: 184102"), std::string::npos)
+      << report.violations[2].message;
+}
+
+TEST(CheckReport, AnEmptySetIsClean) {
+  const CheckReport report = check_manifests(ManifestSet{}, base_registry(), at("2026-04-01T12:00:00Z"));
+  EXPECT_TRUE(report.violations.empty());
+  EXPECT_TRUE(report.input_errors.empty());
+  EXPECT_EQ(report.summary.connectors, 0U);
+  EXPECT_FALSE(report.has_errors());
+}
+
+}  // namespace
+}  // namespace cdcguard
