@@ -51,7 +51,8 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
   }
   // A history topic only counts when the history lives in Kafka: a leftover
   // key next to FileSchemaHistory is never read.
-  if (f.history_topic.present() && f.kafka_schema_history()) by_history_topic_[f.history_topic.value].push_back(&f);
+  if (f.history_topic.present() && f.kafka_schema_history())
+    by_history_topic_[f.history_topic.value].push_back(&f);
 }
 
 void ConnectorIndex::unindex(const ConnectorFacts& f) {
