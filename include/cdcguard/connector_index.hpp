@@ -28,11 +28,11 @@ class ConnectorIndex {
   void for_each(const std::function<void(const ConnectorFacts&)>& fn) const;
 
   // MySQL/MariaDB connectors holding this server id.
-  List with_server_id(std::uint32_t id) const;
+  const List& with_server_id(std::uint32_t id) const;
   // Debezium connectors with exactly this topic prefix.
-  List with_prefix(std::string_view prefix) const;
-  // Debezium connectors with this schema history topic.
-  List with_history_topic(std::string_view topic) const;
+  const List& with_prefix(std::string_view prefix) const;
+  // Debezium connectors with this (Kafka-backed) schema history topic.
+  const List& with_history_topic(std::string_view topic) const;
   // Connectors whose topic namespace holds `topic`: topic == their prefix +
   // their delimiter + at least one more character.
   List namespaces_containing(std::string_view topic) const;

@@ -49,5 +49,8 @@ void parse_manifests(std::string_view text, const std::string& file, std::string
 
 // Same as parse_manifests, and also returns ConfigMaps carrying `registry.yaml`.
 std::vector<RegistryConfigMap> find_registry_configmaps(std::string_view text, const std::string& file);
+// The same over documents already parsed.
+std::vector<RegistryConfigMap> find_registry_configmaps(const std::vector<YamlDocument>& docs,
+                                                        const std::string& file);
 
 }  // namespace cdcguard

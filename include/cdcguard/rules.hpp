@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -51,13 +52,23 @@ std::span<const ConnectorRule> connector_rules();
 std::vector<Violation> find_connector_violations(const ConnectorFacts& subject, const EvaluationContext& ctx);
 
 // KafkaConnect clusters indexed by bootstrap broker.
+// KafkaConnect clusters indexed by (bootstrap broker, group.id) and (broker,
+// storage topic), so a clash is one probe per broker, not a scan of the peers.
 class ConnectClusterIndex {
  public:
+  struct TopicUse {
+    const ConnectClusterFacts* cluster;
+    const ConnectTopicFact* field;
+  };
   void add(const ConnectClusterFacts& facts);  // keeps a pointer: `facts` must outlive the index
-  std::vector<const ConnectClusterFacts*> sharing_a_broker(const ConnectClusterFacts& subject) const;
+  // The first other cluster (by namespace/name) on a shared broker with the subject's group.id.
+  const ConnectClusterFacts* group_peer(const ConnectClusterFacts& subject) const;
+  // The first other cluster on a shared broker using `topic` as any storage topic.
+  std::optional<TopicUse> topic_peer(const ConnectClusterFacts& subject, const std::string& topic) const;
 
  private:
-  std::unordered_map<std::string, std::vector<const ConnectClusterFacts*>> by_broker_;
+  std::unordered_map<std::string, std::vector<const ConnectClusterFacts*>> by_broker_group_;
+  std::unordered_map<std::string, std::vector<TopicUse>> by_broker_topic_;
 };
 
 std::vector<Violation> find_connect_violations(const ConnectClusterFacts& subject,

@@ -19,6 +19,12 @@ ServerIdValue parse_server_id(std::string_view text, bool present) {
   }
   // Plain decimal digits only: no sign, no spaces, no exponent. Debezium 2.x only
   // checks > 0, so 4294967296 would get through it; MySQL's server_id is 32-bit.
+  // A leading zero is refused: kubectl's YAML 1.1 reads an unquoted 0123 as
+  // octal 83, so the cluster and this check would disagree on the id.
+  if (text.size() > 1 && text.front() == '0') {
+    v.state = ServerIdValue::State::Invalid;
+    return v;
+  }
   std::uint64_t value = 0;
   for (const char c : text) {
     if (c < '0' || c > '9') {

@@ -249,8 +249,13 @@ void parse_manifests(std::string_view text, const std::string& file, std::string
 }
 
 std::vector<RegistryConfigMap> find_registry_configmaps(std::string_view text, const std::string& file) {
+  return find_registry_configmaps(parse_yaml_documents(text), file);
+}
+
+std::vector<RegistryConfigMap> find_registry_configmaps(const std::vector<YamlDocument>& docs,
+                                                        const std::string& file) {
   std::vector<RegistryConfigMap> found;
-  for (const auto& doc : parse_yaml_documents(text)) {
+  for (const auto& doc : docs) {
     const YamlNode& o = doc.root;
     if (!o.is_map() || scalar_or_empty(o.find("kind")) != "ConfigMap") continue;
     const YamlNode* data = o.find("data");

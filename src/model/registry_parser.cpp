@@ -389,14 +389,19 @@ class RegistryReader {
 RegistryError::RegistryError(std::vector<std::string> problems)
     : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
 
-Registry parse_registry(std::string_view text, const std::string& file, int line_offset) {
-  std::vector<YamlDocument> docs;
+namespace {
+
+std::vector<YamlDocument> parse_or_throw(std::string_view text, const std::string& file, int line_offset) {
   try {
-    docs = parse_yaml_documents(text);
+    return parse_yaml_documents(text);
   } catch (const YamlParseError& e) {
     throw RegistryError(
         {file + ":" + std::to_string(e.line() + line_offset) + ": malformed YAML: " + e.what()});
   }
+}
+
+Registry registry_from_documents(const std::vector<YamlDocument>& docs, const std::string& file,
+                                 int line_offset) {
   if (docs.size() > 1) {
     throw RegistryError({file + ":" + std::to_string(docs[1].line + line_offset) +
                          ": a registry is one YAML document, found " + std::to_string(docs.size())});
@@ -407,13 +412,17 @@ Registry parse_registry(std::string_view text, const std::string& file, int line
   return r;
 }
 
+}  // namespace
+
+Registry parse_registry(std::string_view text, const std::string& file, int line_offset) {
+  return registry_from_documents(parse_or_throw(text, file, line_offset), file, line_offset);
+}
+
 Registry parse_registry_document(std::string_view text, const std::string& file) {
-  std::vector<RegistryConfigMap> configmaps;
-  try {
-    configmaps = find_registry_configmaps(text, file);
-  } catch (const YamlParseError& e) {
-    throw RegistryError({file + ":" + std::to_string(e.line()) + ": malformed YAML: " + e.what()});
-  }
+  // Parsed once: the same documents are either a ConfigMap carrying the
+  // registry or the registry itself.
+  const std::vector<YamlDocument> docs = parse_or_throw(text, file, 0);
+  const std::vector<RegistryConfigMap> configmaps = find_registry_configmaps(docs, file);
   if (configmaps.size() > 1) {
     throw RegistryError(
         {file + ": holds " + std::to_string(configmaps.size()) + " ConfigMaps with registry.yaml; give one"});
@@ -424,7 +433,7 @@ Registry parse_registry_document(std::string_view text, const std::string& file)
     // A quoted string: its lines do not map onto the file's, so name the key.
     return parse_registry(cm.text, file + " (data.registry.yaml)");
   }
-  return parse_registry(text, file);
+  return registry_from_documents(docs, file, 0);
 }
 
 Registry default_registry() {

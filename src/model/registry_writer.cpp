@@ -203,12 +203,12 @@ std::string render_registry_markdown(const Registry& r) {
   md << "\n| Connector Name | Server ID | Database | Status | Owner | Date |\n";
   md << "|---|---|---|---|---|---|\n";
   for (const auto* e : sorted_entries(r)) {
-    std::string status(to_string(e->status));
-    if (e->status == EntryStatus::Decommissioned && e->decommissioned_at) {
-      status += " " + format_date(date_of(*e->decommissioned_at));
-    }
     md << "| " << md_cell(e->connector) << " | " << e->server_id << " | " << md_cell(e->database) << " | "
-       << status << " | " << md_cell(e->owner) << " | " << (e->date ? format_date(*e->date) : "") << " |\n";
+       << to_string(e->status);
+    if (e->status == EntryStatus::Decommissioned && e->decommissioned_at) {
+      md << " " << format_date(date_of(*e->decommissioned_at));
+    }
+    md << " | " << md_cell(e->owner) << " | " << (e->date ? format_date(*e->date) : "") << " |\n";
   }
   return md.str();
 }

@@ -127,6 +127,16 @@ class TreeBuilder {
         mark.column = line_start == std::string_view::npos ? offset : offset - line_start - 1;
         fail(what, mark);
       }
+      // A scanner error inside a token (an unterminated quote) is found at the
+      // end of the stream; where the token opened is what helps the user.
+      if (parser_.error == YAML_SCANNER_ERROR && parser_.context &&
+          parser_.problem_mark.index >= text_.size()) {
+        throw YamlParseError(what + " (the token starts on line " +
+                                 std::to_string(parser_.context_mark.line + 1) + ", the problem is on line " +
+                                 std::to_string(parser_.problem_mark.line + 1) + ")",
+                             static_cast<int>(parser_.context_mark.line) + 1,
+                             static_cast<int>(parser_.context_mark.column) + 1);
+      }
       fail(what, parser_.problem_mark);
     }
     ev.live = true;
@@ -194,6 +204,7 @@ class TreeBuilder {
       case YAML_MAPPING_START_EVENT: {
         YamlNode n = YamlNode::make_map(line);
         std::unordered_set<std::string> seen;
+        std::vector<YamlNode> merges;
         for (;;) {
           EventGuard key;
           next(key);
@@ -206,12 +217,40 @@ class TreeBuilder {
             key_text.assign(reinterpret_cast<const char*>(key.event.data.scalar.value),
                             key.event.data.scalar.length);
           }
+          const bool merge = key_text == "<<" && key.event.type == YAML_SCALAR_EVENT &&
+                             (key.event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+                              key.event.data.scalar.style == YAML_ANY_SCALAR_STYLE);
+          if (merge) {
+            // A merge key (<<: *base, or a list of them), applied as kubectl and
+            // Helm apply it: keys written in this map win, then the first source.
+            YamlNode value = node(depth + 1);
+            if (value.is_map()) {
+              merges.push_back(std::move(value));
+            } else if (value.is_sequence()) {
+              for (auto& item : value.mutable_items()) {
+                if (!item.is_map()) fail("a merge key (<<) takes maps", key.event.start_mark);
+                merges.push_back(std::move(item));
+              }
+            } else {
+              fail("a merge key (<<) takes a map or a list of maps", key.event.start_mark);
+            }
+            continue;
+          }
           if (!seen.insert(key_text).second) {
             fail("duplicate key \"" + key_text + "\"", key.event.start_mark);
           }
           YamlNode value = node(depth + 1);
           n.mutable_entries().emplace_back(std::move(key_text), std::move(value));
           n.mutable_key_lines().push_back(key_line);
+        }
+        for (auto& source : merges) {
+          for (std::size_t i = 0; i < source.entries().size(); ++i) {
+            auto& [merged_key, merged_value] = source.mutable_entries()[i];
+            if (!seen.insert(merged_key).second) continue;
+            const int merged_line = source.key_line(merged_key);
+            n.mutable_entries().emplace_back(merged_key, std::move(merged_value));
+            n.mutable_key_lines().push_back(merged_line);
+          }
         }
         remember(event.data.mapping_start.anchor, n);
         return n;

@@ -76,19 +76,23 @@ void ConnectorIndex::unindex(const ConnectorFacts& f) {
   }
 }
 
-ConnectorIndex::List ConnectorIndex::with_server_id(std::uint32_t id) const {
+namespace {
+const ConnectorIndex::List kNone;
+}  // namespace
+
+const ConnectorIndex::List& ConnectorIndex::with_server_id(std::uint32_t id) const {
   auto it = by_server_id_.find(id);
-  return it == by_server_id_.end() ? List{} : it->second;
+  return it == by_server_id_.end() ? kNone : it->second;
 }
 
-ConnectorIndex::List ConnectorIndex::with_prefix(std::string_view prefix) const {
+const ConnectorIndex::List& ConnectorIndex::with_prefix(std::string_view prefix) const {
   auto it = by_prefix_.find(prefix);
-  return it == by_prefix_.end() ? List{} : it->second;
+  return it == by_prefix_.end() ? kNone : it->second;
 }
 
-ConnectorIndex::List ConnectorIndex::with_history_topic(std::string_view topic) const {
+const ConnectorIndex::List& ConnectorIndex::with_history_topic(std::string_view topic) const {
   auto it = by_history_topic_.find(std::string(topic));
-  return it == by_history_topic_.end() ? List{} : it->second;
+  return it == by_history_topic_.end() ? kNone : it->second;
 }
 
 ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {

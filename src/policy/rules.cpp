@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <tuple>
 
 #include "cdcguard/rule_ids.hpp"
 
@@ -36,15 +37,16 @@ std::string describe(const RegistryEntry& e) {
   return s + ")";
 }
 
-// "a (f:1), b (f:2) and 3 more"
-std::string list_parties(const std::vector<std::string>& parties) {
+// "a (f:1), b (f:2) and 3 more": `named` are listed, the rest of `total` counted.
+std::string list_parties(const std::vector<std::string>& named, std::size_t total) {
   std::string s;
-  const std::size_t shown = std::min(parties.size(), kNamedParties);
+  const std::size_t shown = std::min(named.size(), kNamedParties);
+  total = std::max(total, shown);
   for (std::size_t i = 0; i < shown; ++i) {
-    if (i > 0) s += (i + 1 == shown && parties.size() == shown) ? " and " : ", ";
-    s += parties[i];
+    if (i > 0) s += (i + 1 == shown && total == shown) ? " and " : ", ";
+    s += named[i];
   }
-  if (parties.size() > shown) s += " and " + std::to_string(parties.size() - shown) + " more";
+  if (total > shown) s += " and " + std::to_string(total - shown) + " more";
   return s;
 }
 
@@ -62,16 +64,48 @@ Violation make(std::string_view rule_id, const ConnectorFacts& subject, std::str
   return v;
 }
 
-// Unique by key, in the order found, never the subject itself.
-std::vector<const ConnectorFacts*> others(const ConnectorFacts& subject, ConnectorIndex::List list) {
-  std::vector<const ConnectorFacts*> out;
-  std::set<std::string> seen{subject.key()};
-  for (const ConnectorFacts* f : list) {
-    if (seen.insert(f->key()).second) out.push_back(f);
+bool has_key(const ConnectorFacts& c, std::string_view key) {
+  return key.size() == c.namespace_name.size() + 1 + c.name.size() && key.starts_with(c.namespace_name) &&
+         key[c.namespace_name.size()] == '/' && key.ends_with(c.name);
+}
+
+bool same_object(const ConnectorFacts& a, const ConnectorFacts& b) {
+  return a.namespace_name == b.namespace_name && a.name == b.name;
+}
+
+bool key_less(const ConnectorFacts* a, const ConnectorFacts* b) {
+  return std::tie(a->namespace_name, a->name) < std::tie(b->namespace_name, b->name);
+}
+
+// The other connectors in some index lists: the first kNamedParties by
+// namespace/name, and how many there are. One pass without allocating per
+// connector, so hundreds of connectors sharing one id stay linear each.
+struct Others {
+  std::vector<const ConnectorFacts*> named;  // sorted, at most kNamedParties
+  std::size_t total = 0;
+  bool empty() const { return total == 0; }
+  const ConnectorFacts& first() const { return *named.front(); }
+
+  void add(const ConnectorFacts* c) {
+    ++total;
+    if (named.size() == kNamedParties && !key_less(c, named.back())) return;
+    named.insert(std::upper_bound(named.begin(), named.end(), c, key_less), c);
+    if (named.size() > kNamedParties) named.pop_back();
   }
-  std::sort(out.begin(), out.end(),
-            [](const ConnectorFacts* a, const ConnectorFacts* b) { return a->key() < b->key(); });
-  return out;
+};
+
+// The index lists hold each connector once (lists from different indexes are
+// disjoint), so only the subject and `skip` need leaving out.
+Others others(const ConnectorFacts& subject, std::initializer_list<const ConnectorIndex::List*> lists,
+              std::string_view skip = {}) {
+  Others o;
+  for (const auto* list : lists) {
+    for (const ConnectorFacts* c : *list) {
+      if (same_object(*c, subject) || (!skip.empty() && has_key(*c, skip))) continue;
+      o.add(c);
+    }
+  }
+  return o;
 }
 
 const std::string kServerIdPath = "spec.config.database.server.id";
@@ -175,23 +209,25 @@ void server_id_duplicate(const ConnectorFacts& s, const EvaluationContext& ctx, 
   const bool registered_owner = own && own->server_id == id;
   const RegistryEntry* holder = ctx.registry.live_holder(id, s.key(), ctx.now);
   std::vector<std::string> parties;
+  std::size_t total = 0;
   std::string first;
   if (holder) {
     parties.push_back(describe(*holder));
     first = holder->connector;
+    ++total;
   }
   // The connector the registry gives the id to keeps it: the others are at fault.
   if (!registered_owner) {
-    for (const ConnectorFacts* c : others(s, ctx.connectors.with_server_id(id))) {
-      if (holder && c->key() == holder->connector) continue;
-      parties.push_back(describe(*c));
-      if (first.empty()) first = c->key();
-    }
+    const ConnectorIndex::List& same_id = ctx.connectors.with_server_id(id);
+    const Others o = others(s, {&same_id}, holder ? std::string_view(holder->connector) : std::string_view{});
+    for (const ConnectorFacts* c : o.named) parties.push_back(describe(*c));
+    if (first.empty() && !o.empty()) first = o.first().key();
+    total += o.total;
   }
-  if (parties.empty()) return;
+  if (total == 0) return;
   out.push_back(
       make(rule::kServerIdDuplicate, s, kServerIdPath, s.server_id_line,
-           "server.id " + id_text(s) + " is held by " + list_parties(parties) +
+           "server.id " + id_text(s) + " is held by " + list_parties(parties, total) +
                ": two replication clients with one server_id on a MySQL server disconnect each other",
            ctx.hints.next_free_id(s, ctx.registry, ctx.now), first));
 }
@@ -254,35 +290,34 @@ void topic_prefix_missing(const ConnectorFacts& s, const EvaluationContext&, std
 void topic_prefix_duplicate(const ConnectorFacts& s, const EvaluationContext& ctx,
                             std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.topic_prefix.present()) return;
-  const auto dups = others(s, ctx.connectors.with_prefix(s.topic_prefix.value));
+  const Others dups = others(s, {&ctx.connectors.with_prefix(s.topic_prefix.value)});
   if (dups.empty()) return;
   std::vector<std::string> parties;
-  for (const auto* c : dups) parties.push_back(describe(*c));
+  for (const auto* c : dups.named) parties.push_back(describe(*c));
   out.push_back(
       make(rule::kTopicPrefixDuplicate, s, prefix_path(s), s.topic_prefix.line,
-           "topic prefix " + quoted(s.topic_prefix.value) + " is also used by " + list_parties(parties) +
-               ": both would write the same change-event topics",
+           "topic prefix " + quoted(s.topic_prefix.value) + " is also used by " +
+               list_parties(parties, dups.total) + ": both would write the same change-event topics",
            "give this connector its own prefix, e.g. " + quoted(s.topic_prefix.value + "-" + s.name),
-           dups.front()->key()));
+           dups.first().key()));
 }
 
 void topic_prefix_overlap(const ConnectorFacts& s, const EvaluationContext& ctx,
                           std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.topic_prefix.present()) return;
   const std::string& p = s.topic_prefix.value;
-  auto list = ctx.connectors.namespaces_containing(p);
+  const auto shorter = ctx.connectors.namespaces_containing(p);
   const auto longer = ctx.connectors.prefixes_extending(p, s.topic_delimiter);
-  list.insert(list.end(), longer.begin(), longer.end());
-  const auto overlaps = others(s, std::move(list));
+  const Others overlaps = others(s, {&shorter, &longer});
   if (overlaps.empty()) return;
   std::vector<std::string> parties;
-  for (const auto* c : overlaps)
+  for (const auto* c : overlaps.named)
     parties.push_back(describe(*c) + " with prefix " + quoted(c->topic_prefix.value));
   out.push_back(make(rule::kTopicPrefixOverlap, s, prefix_path(s), s.topic_prefix.line,
-                     "topic prefix " + quoted(p) + " overlaps " + list_parties(parties) +
+                     "topic prefix " + quoted(p) + " overlaps " + list_parties(parties, overlaps.total) +
                          ": one is the other plus the delimiter, so their topic names can collide",
                      "choose prefixes where neither is the other followed by the topic delimiter",
-                     overlaps.front()->key()));
+                     overlaps.first().key()));
 }
 
 void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -298,48 +333,47 @@ void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationConte
 void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContext& ctx,
                                  std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
-  const auto shared = others(s, ctx.connectors.with_history_topic(s.history_topic.value));
+  const Others shared = others(s, {&ctx.connectors.with_history_topic(s.history_topic.value)});
   if (shared.empty()) return;
   std::vector<std::string> parties;
-  for (const auto* c : shared) parties.push_back(describe(*c));
+  for (const auto* c : shared.named) parties.push_back(describe(*c));
   const std::string filled =
       s.history_topic.from_template ? " (filled from rules.schemaHistoryTopicTemplate)" : "";
   out.push_back(
       make(rule::kSchemaHistoryTopicShared, s, history_path(s), s.history_topic.line,
            "schema history topic " + quoted(s.history_topic.value) + filled + " is also used by " +
-               list_parties(parties) +
+               list_parties(parties, shared.total) +
                ": a shared history topic mixes DDL of two databases and breaks "
                "recovery",
            "give this connector its own history topic, e.g. " + quoted(s.history_topic.value + "." + s.name),
-           shared.front()->key()));
+           shared.first().key()));
 }
 
 void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationContext& ctx,
                                    std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
   const std::string& h = s.history_topic.value;
-  auto list = ctx.connectors.namespaces_containing(h);
-  const auto exact = ctx.connectors.with_prefix(h);  // the schema-change topic is exactly <prefix>
-  list.insert(list.end(), exact.begin(), exact.end());
+  const auto inside = ctx.connectors.namespaces_containing(h);
+  const auto& exact = ctx.connectors.with_prefix(h);  // the schema-change topic is exactly <prefix>
   // The subject's own namespace counts too.
   const bool own =
       s.topic_prefix.present() &&
       (h == s.topic_prefix.value || (h.size() > s.topic_prefix.value.size() + s.topic_delimiter.size() &&
                                      h.starts_with(s.topic_prefix.value + s.topic_delimiter)));
-  std::vector<const ConnectorFacts*> hits = others(s, std::move(list));
+  const Others hits = others(s, {&inside, &exact});
   if (hits.empty() && !own) return;
   std::vector<std::string> parties;
   if (own) parties.push_back("this connector's own prefix " + quoted(s.topic_prefix.value));
-  for (const auto* c : hits)
+  for (const auto* c : hits.named)
     parties.push_back(describe(*c) + " with prefix " + quoted(c->topic_prefix.value));
   out.push_back(make(rule::kSchemaHistoryTopicCollides, s, history_path(s), s.history_topic.line,
                      "schema history topic " + quoted(h) + " lies inside the data-topic namespace of " +
-                         list_parties(parties),
+                         list_parties(parties, hits.total + (own ? 1 : 0)),
                      "move it outside every connector's prefix, e.g. " +
                          quoted(suggested_history_topic(s, ctx.reg()) == h
                                     ? "schema-history." + s.namespace_name + "-" + s.name
                                     : suggested_history_topic(s, ctx.reg())),
-                     hits.empty() ? s.key() : hits.front()->key()));
+                     hits.empty() ? s.key() : hits.first().key()));
 }
 
 constexpr std::array kConnectorRules{
@@ -431,63 +465,84 @@ std::vector<Violation> find_connector_violations(const ConnectorFacts& subject,
   return out;
 }
 
-void ConnectClusterIndex::add(const ConnectClusterFacts& facts) {
-  for (const auto& broker : facts.bootstrap_servers) by_broker_[broker].push_back(&facts);
+namespace {
+
+std::string broker_key(const std::string& broker, const std::string& value) {
+  return broker + '\n' + value;
 }
 
-std::vector<const ConnectClusterFacts*> ConnectClusterIndex::sharing_a_broker(
-    const ConnectClusterFacts& s) const {
-  std::vector<const ConnectClusterFacts*> out;
-  for (const auto& broker : s.bootstrap_servers) {
-    auto it = by_broker_.find(broker);
-    if (it == by_broker_.end()) continue;
-    for (const auto* c : it->second) {
-      if (c->key() != s.key() && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+bool connect_less(const ConnectClusterFacts* a, const ConnectClusterFacts* b) {
+  return std::tie(a->namespace_name, a->name) < std::tie(b->namespace_name, b->name);
+}
+
+bool same_cluster(const ConnectClusterFacts& a, const ConnectClusterFacts& b) {
+  return a.namespace_name == b.namespace_name && a.name == b.name;
+}
+
+}  // namespace
+
+void ConnectClusterIndex::add(const ConnectClusterFacts& facts) {
+  for (const auto& broker : facts.bootstrap_servers) {
+    if (!facts.group_id.value.empty())
+      by_broker_group_[broker_key(broker, facts.group_id.value)].push_back(&facts);
+    for (const ConnectTopicFact* t : {&facts.offset_topic, &facts.config_topic, &facts.status_topic}) {
+      if (!t->value.empty()) by_broker_topic_[broker_key(broker, t->value)].push_back({&facts, t});
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const ConnectClusterFacts* a, const ConnectClusterFacts* b) { return a->key() < b->key(); });
-  return out;
+}
+
+const ConnectClusterFacts* ConnectClusterIndex::group_peer(const ConnectClusterFacts& s) const {
+  const ConnectClusterFacts* best = nullptr;
+  if (s.group_id.value.empty()) return best;
+  for (const auto& broker : s.bootstrap_servers) {
+    auto it = by_broker_group_.find(broker_key(broker, s.group_id.value));
+    if (it == by_broker_group_.end()) continue;
+    for (const auto* c : it->second) {
+      if (!same_cluster(*c, s) && (!best || connect_less(c, best))) best = c;
+    }
+  }
+  return best;
+}
+
+std::optional<ConnectClusterIndex::TopicUse> ConnectClusterIndex::topic_peer(const ConnectClusterFacts& s,
+                                                                             const std::string& topic) const {
+  std::optional<TopicUse> best;
+  for (const auto& broker : s.bootstrap_servers) {
+    auto it = by_broker_topic_.find(broker_key(broker, topic));
+    if (it == by_broker_topic_.end()) continue;
+    for (const auto& use : it->second) {
+      if (!same_cluster(*use.cluster, s) && (!best || connect_less(use.cluster, best->cluster))) best = use;
+    }
+  }
+  return best;
 }
 
 std::vector<Violation> find_connect_violations(const ConnectClusterFacts& s,
                                                const ConnectClusterIndex& index) {
   std::vector<Violation> out;
-  const auto peers = index.sharing_a_broker(s);
-  if (peers.empty()) return out;
-  if (!s.group_id.value.empty()) {
-    for (const auto* c : peers) {
-      if (c->group_id.value != s.group_id.value) continue;
-      out.push_back(make_connect(rule::kConnectGroupIdDuplicate, s, s.group_id,
-                                 "group.id " + value_text(s.group_id) + " is also used by " + describe(*c) +
-                                     " on the same Kafka (" + shared_broker(s, *c) +
-                                     "): the two clusters would join one Connect group",
-                                 "set " + s.group_id.path + " to a value unique to this cluster, e.g. " +
-                                     quoted(s.namespace_name + "-" + s.name),
-                                 c->key()));
-      break;
-    }
+  if (const ConnectClusterFacts* c = index.group_peer(s)) {
+    out.push_back(make_connect(rule::kConnectGroupIdDuplicate, s, s.group_id,
+                               "group.id " + value_text(s.group_id) + " is also used by " + describe(*c) +
+                                   " on the same Kafka (" + shared_broker(s, *c) +
+                                   "): the two clusters would join one Connect group",
+                               "set " + s.group_id.path + " to a value unique to this cluster, e.g. " +
+                                   quoted(s.namespace_name + "-" + s.name),
+                               c->key()));
   }
   const std::pair<const ConnectTopicFact*, const char*> topics[] = {
       {&s.offset_topic, "offsets"}, {&s.config_topic, "configs"}, {&s.status_topic, "status"}};
   for (const auto& [mine, suffix] : topics) {
     if (mine->value.empty()) continue;
-    for (const auto* c : peers) {
-      const ConnectTopicFact* theirs = nullptr;
-      for (const ConnectTopicFact* t : {&c->offset_topic, &c->config_topic, &c->status_topic}) {
-        if (t->value == mine->value) theirs = t;
-      }
-      if (!theirs) continue;
-      out.push_back(
-          make_connect(rule::kConnectStorageTopicDuplicate, s, *mine,
-                       "storage topic " + value_text(*mine) + " is also " + theirs->path + " of " +
-                           describe(*c) + " on the same Kafka (" + shared_broker(s, *c) +
-                           "): the clusters would overwrite each other's offsets, configs or status",
-                       "set " + mine->path + " to a topic unique to this cluster, e.g. " +
-                           quoted(s.namespace_name + "-" + s.name + "-" + suffix),
-                       c->key()));
-      break;
-    }
+    const auto peer = index.topic_peer(s, mine->value);
+    if (!peer) continue;
+    const ConnectClusterFacts& c = *peer->cluster;
+    out.push_back(make_connect(rule::kConnectStorageTopicDuplicate, s, *mine,
+                               "storage topic " + value_text(*mine) + " is also " + peer->field->path +
+                                   " of " + describe(c) + " on the same Kafka (" + shared_broker(s, c) +
+                                   "): the clusters would overwrite each other's offsets, configs or status",
+                               "set " + mine->path + " to a topic unique to this cluster, e.g. " +
+                                   quoted(s.namespace_name + "-" + s.name + "-" + suffix),
+                               c.key()));
   }
   return out;
 }

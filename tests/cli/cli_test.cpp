@@ -577,17 +577,20 @@ TEST(CliCheck, TextOutputLooksLikeACompiler) {
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     EXPECT_TRUE(std::regex_match(lines[i], kViolationLine)) << lines[i];
   }
-  EXPECT_TRUE(lines[0].starts_with("duplicate.yaml:10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
+  EXPECT_TRUE(
+      lines[0].starts_with("duplicate.yaml:10: error: [server-id-duplicate] ecommerce/refunds-cdc "
+                           "spec.config.database.server.id: "))
       << lines[0];
   EXPECT_TRUE(contains(lines[0], "ecommerce/orders-cdc")) << lines[0];
   EXPECT_TRUE(
-      lines[1].starts_with("embargoed.yaml:10: error: [server-id-embargoed] warehouse/inventory-cdc spec.config.database.server.id: "))
+      lines[1].starts_with("embargoed.yaml:10: error: [server-id-embargoed] warehouse/inventory-cdc "
+                           "spec.config.database.server.id: "))
       << lines[1];
-  EXPECT_TRUE(
-      lines[2].starts_with("warn-only.yaml:11: warning: [topic-prefix-overlap] ecommerce/orders-cdc spec.config.topic.prefix: "))
+  EXPECT_TRUE(lines[2].starts_with(
+      "warn-only.yaml:11: warning: [topic-prefix-overlap] ecommerce/orders-cdc spec.config.topic.prefix: "))
       << lines[2];
-  EXPECT_TRUE(
-      lines[3].starts_with("warn-only.yaml:23: warning: [topic-prefix-overlap] ecommerce/returns-cdc spec.config.topic.prefix: "))
+  EXPECT_TRUE(lines[3].starts_with(
+      "warn-only.yaml:23: warning: [topic-prefix-overlap] ecommerce/returns-cdc spec.config.topic.prefix: "))
       << lines[3];
   EXPECT_TRUE(std::regex_match(lines[4], kSummaryLine)) << lines[4];
   EXPECT_EQ(lines[4], "checked 4 connectors and 0 KafkaConnects in 3 files: 2 errors, 2 warnings");
@@ -600,8 +603,9 @@ TEST(CliCheck, TextOutputMarksAuditViolations) {
   ASSERT_TRUE(ExitedWith(r, 0));
   const auto lines = lines_of(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out;
-  EXPECT_TRUE(lines[0].starts_with(
-      "audit-only.yaml:13: warning: [schema-history-topic-collides] warehouse/parts-cdc spec.config.schema.history.internal.kafka.topic: "))
+  EXPECT_TRUE(
+      lines[0].starts_with("audit-only.yaml:13: warning: [schema-history-topic-collides] warehouse/parts-cdc "
+                           "spec.config.schema.history.internal.kafka.topic: "))
       << lines[0];
   EXPECT_TRUE(lines[0].ends_with(" (audit)")) << lines[0];
 }
@@ -681,7 +685,10 @@ TEST(CliCheck, ChecksStdinAgainstFiles) {
   // clean.yaml's orders-cdc holds 184001; the same id on stdin is a duplicate of it.
   const RunResult r = run_cdcguard({"check", kClean, "-"}, with_stdin(read_text(fixture("duplicate.yaml"))));
   ASSERT_TRUE(ExitedWith(r, 1));
-  EXPECT_TRUE(contains(r.out, "<stdin>:10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: ")) << r.out;
+  EXPECT_TRUE(contains(
+      r.out,
+      "<stdin>:10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
+      << r.out;
   EXPECT_TRUE(contains(r.out, "in 2 files")) << r.out;
 }
 
@@ -727,7 +734,9 @@ TEST(CliCheck, ReadsANamedPipeLikeProcessSubstitution) {
   done = true;
   writer.join();
   ASSERT_TRUE(ExitedWith(r, 1));
-  EXPECT_TRUE(contains(r.out, fifo.string() + ":10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
+  EXPECT_TRUE(contains(
+      r.out, fifo.string() +
+                 ":10: error: [server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: "))
       << r.out;
 }
 
@@ -1063,7 +1072,8 @@ TEST(CliReadmeDemo, ReportsTheCopiedIdAndTheEmbargo) {
     }
     return {};
   };
-  const std::string duplicate = line_with("[server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: ");
+  const std::string duplicate =
+      line_with("[server-id-duplicate] ecommerce/refunds-cdc spec.config.database.server.id: ");
   ASSERT_FALSE(duplicate.empty()) << r.out;
   EXPECT_TRUE(std::regex_match(duplicate, kViolationLine)) << duplicate;
   EXPECT_TRUE(duplicate.starts_with("examples/connectors/")) << duplicate;
@@ -1071,7 +1081,8 @@ TEST(CliReadmeDemo, ReportsTheCopiedIdAndTheEmbargo) {
   EXPECT_TRUE(contains(duplicate, "ecommerce/orders-cdc")) << duplicate;
   EXPECT_TRUE(contains(duplicate, "next free id for team-a: ")) << duplicate;
 
-  const std::string embargo = line_with("[server-id-embargoed] warehouse/inventory-cdc spec.config.database.server.id: ");
+  const std::string embargo =
+      line_with("[server-id-embargoed] warehouse/inventory-cdc spec.config.database.server.id: ");
   ASSERT_FALSE(embargo.empty()) << r.out;
   EXPECT_TRUE(contains(embargo, ": error: ")) << embargo;
   EXPECT_TRUE(std::regex_match(lines.back(), kSummaryLine)) << lines.back();

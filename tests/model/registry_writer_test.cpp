@@ -1,0 +1,277 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cdcguard/registry.hpp"
+#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/time.hpp"
+
+namespace cdcguard {
+namespace {
+
+std::string read_registry_fixture(const std::string& name) {
+  std::ifstream in(std::string(CDCGUARD_FIXTURES) + "/registry/" + name, std::ios::binary);
+  if (!in) throw std::runtime_error("missing fixture " + name);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Registry parse_or_fail(const std::string& text, const std::string& file) {
+  try {
+    return parse_registry(text, file);
+  } catch (const RegistryError& e) {
+    ADD_FAILURE() << e.what() << "\n--- text ---\n" << text;
+    return {};
+  }
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Rows of the markdown table (not its header or separator).
+std::vector<std::string> table_rows(const std::string& markdown) {
+  std::vector<std::string> rows;
+  bool in_table = false;
+  for (const auto& line : lines_of(markdown)) {
+    if (line.starts_with("| Connector Name |")) {
+      in_table = true;
+      continue;
+    }
+    if (in_table && line.starts_with("|---")) continue;
+    if (in_table && line.starts_with("|")) rows.push_back(line);
+  }
+  return rows;
+}
+
+TEST(RegistryWriter, RichRegistryRoundTrips) {
+  const Registry original = parse_or_fail(read_registry_fixture("rich.yaml"), "rich.yaml");
+  ASSERT_EQ(original.entries.size(), 6u);
+  const std::string yaml = render_registry_yaml(original);
+  const Registry back = parse_or_fail(yaml, "rendered.yaml");
+  EXPECT_EQ(back, original) << yaml;
+  // Spot checks, so that a writer and reader that agree on dropping something still fail.
+  ASSERT_EQ(back.exceptions.size(), 3u);
+  EXPECT_EQ(back.exceptions[0].reason, "ticket: OPS-42 \"migrating\" to 2.x");
+  EXPECT_EQ(back.exceptions[1].reason, "null");
+  EXPECT_EQ(back.exceptions[1].rules, std::vector<std::string>{"*"});
+  EXPECT_FALSE(back.exceptions[1].until);
+  ASSERT_EQ(back.entries.size(), 6u);
+  EXPECT_EQ(back.entries[1].database, "pay: main");
+  EXPECT_EQ(back.entries[1].expires_at, parse_timestamp("2026-04-01T10:05:00Z"));
+  EXPECT_EQ(back.entries[1].claim_uid, "0b6c3f0e-2d3a-4d44-9a59-1f3b1c2d3e4f");
+  EXPECT_EQ(back.entries[2].owner, "null");
+  EXPECT_EQ(back.entries[5].decommissioned_at, parse_timestamp("2026-03-10T15:30:00Z"));
+  EXPECT_EQ(back.rules.range, (IdRange{100, 4294967295u}));
+  EXPECT_EQ(back.rules.enforcement.size(), 3u);
+  EXPECT_TRUE(back.rules.allow_placeholders);
+  EXPECT_TRUE(back.rules.require_registration);
+  EXPECT_TRUE(back.rules.auto_assign);
+}
+
+TEST(RegistryWriter, DesignExampleRoundTrips) {
+  const Registry original = parse_or_fail(read_registry_fixture("design-example.yaml"), "registry.yaml");
+  EXPECT_EQ(parse_or_fail(render_registry_yaml(original), "rendered.yaml"), original);
+}
+
+TEST(RegistryWriter, DefaultRegistryRoundTrips) {
+  const std::string yaml = render_registry_yaml(default_registry());
+  EXPECT_EQ(parse_or_fail(yaml, "rendered.yaml"), default_registry()) << yaml;
+}
+
+TEST(RegistryWriter, RenderingIsStable) {
+  const Registry r = parse_or_fail(read_registry_fixture("rich.yaml"), "rich.yaml");
+  const std::string once = render_registry_yaml(r);
+  EXPECT_EQ(render_registry_yaml(r), once);
+  // Rendering what was read back gives the same bytes again.
+  EXPECT_EQ(render_registry_yaml(parse_or_fail(once, "rendered.yaml")), once);
+  EXPECT_TRUE(once.ends_with("\n"));
+}
+
+TEST(RegistryWriter, EntriesAreSortedByServerIdThenConnectorOnePerLine) {
+  Registry r;
+  const auto add = [&](const char* connector, std::uint32_t id, EntryStatus status) {
+    RegistryEntry e;
+    e.connector = connector;
+    e.server_id = id;
+    e.status = status;
+    if (status == EntryStatus::Decommissioned) e.decommissioned_at = parse_timestamp("2026-01-01");
+    r.entries.push_back(e);
+  };
+  add("c/third", 184003, EntryStatus::Active);
+  add("b/first-new", 184001, EntryStatus::Active);
+  add("a/first-old", 184001, EntryStatus::Decommissioned);
+  add("d/second", 184002, EntryStatus::Reserved);
+  const std::string yaml = render_registry_yaml(r);
+  std::vector<std::string> order;
+  for (const auto& line : lines_of(yaml)) {
+    const auto at = line.find("connector: ");
+    if (at == std::string::npos) continue;
+    EXPECT_NE(line.find("serverId: "), std::string::npos) << "one entry per line: " << line;
+    order.push_back(line.substr(at + 11, line.find(',', at) - at - 11));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"a/first-old", "b/first-new", "d/second", "c/third"})) << yaml;
+  // Order aside, the same registry comes back.
+  const Registry back = parse_or_fail(yaml, "rendered.yaml");
+  ASSERT_EQ(back.entries.size(), 4u);
+  for (const auto& e : r.entries) {
+    EXPECT_NE(std::find(back.entries.begin(), back.entries.end(), e), back.entries.end()) << e.connector;
+  }
+}
+
+TEST(RegistryWriter, ReservedIdsAreSorted) {
+  Registry r;
+  r.reserved = {{184999, "primary", 0}, {184000, "", 0}, {184500, "replica", 0}};
+  const Registry back = parse_or_fail(render_registry_yaml(r), "rendered.yaml");
+  ASSERT_EQ(back.reserved.size(), 3u);
+  EXPECT_EQ(back.reserved[0].server_id, 184000u);
+  EXPECT_EQ(back.reserved[1].server_id, 184500u);
+  EXPECT_EQ(back.reserved[2].server_id, 184999u);
+  EXPECT_EQ(back.reserved[2].reason, "primary");
+}
+
+struct TextCase {
+  const char* name;
+  std::string text;
+};
+
+template <class Case>
+requires requires(const Case& c) {
+  c.name;
+}
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
+struct ScenarioName {
+  template <class Case>
+  std::string operator()(const ::testing::TestParamInfo<Case>& p) const {
+    return p.param.name;
+  }
+};
+
+class RegistryWriterText : public ::testing::TestWithParam<TextCase> {};
+
+// Free text (reasons, owners, databases) comes back exactly as it went in.
+TEST_P(RegistryWriterText, FreeTextRoundTrips) {
+  const std::string& s = GetParam().text;
+  Registry r;
+  r.reserved = {{184999, s, 0}};
+  RuleException x;
+  x.connector = "legacy/old-cdc";
+  x.rules = {"topic-prefix-overlap"};
+  x.reason = s;
+  r.exceptions = {x};
+  RegistryEntry e;
+  e.connector = "ecommerce/orders-cdc";
+  e.server_id = 184001;
+  e.database = s;
+  e.owner = s;
+  r.entries = {e};
+  const std::string yaml = render_registry_yaml(r);
+  const Registry back = parse_or_fail(yaml, "rendered.yaml");
+  ASSERT_EQ(back.exceptions.size(), 1u) << yaml;
+  EXPECT_EQ(back.exceptions[0].reason, s) << yaml;
+  ASSERT_EQ(back.entries.size(), 1u) << yaml;
+  EXPECT_EQ(back.entries[0].owner, s) << yaml;
+  EXPECT_EQ(back.entries[0].database, s) << yaml;
+  ASSERT_EQ(back.reserved.size(), 1u) << yaml;
+  EXPECT_EQ(back.reserved[0].reason, s) << yaml;
+  EXPECT_EQ(back, r) << yaml;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Registry, RegistryWriterText,
+    ::testing::Values(TextCase{"null_word", "null"}, TextCase{"null_capital", "Null"}, TextCase{"tilde", "~"},
+                      TextCase{"true_word", "true"}, TextCase{"yes_word", "yes"},
+                      TextCase{"number", "184001"}, TextCase{"date", "2026-01-15"},
+                      TextCase{"colon_space", "ticket: OPS-42"}, TextCase{"trailing_colon", "note:"},
+                      TextCase{"url", "https://example.com/a?b=c#d"}, TextCase{"double_quotes", "say \"hi\""},
+                      TextCase{"single_quotes", "O'Brien"}, TextCase{"hash", "a #comment"},
+                      TextCase{"leading_hash", "#1"}, TextCase{"dash_start", "- item"},
+                      TextCase{"question_start", "? key"}, TextCase{"braces", "{prefix}"},
+                      TextCase{"brackets", "[a, b]"}, TextCase{"comma", "a, b"}, TextCase{"pipe", "a | b"},
+                      TextCase{"leading_pipe", "| b"}, TextCase{"gt", "> b"}, TextCase{"star", "*alias"},
+                      TextCase{"ampersand", "&anchor"}, TextCase{"bang", "!tag"},
+                      TextCase{"percent", "%directive"}, TextCase{"at", "@team"}, TextCase{"backtick", "`x`"},
+                      TextCase{"leading_space", " padded"}, TextCase{"trailing_space", "padded "},
+                      TextCase{"newline", "two\nlines"}, TextCase{"tab", "a\tb"},
+                      TextCase{"trailing_tab", "a\t"}, TextCase{"leading_tab", "\ta"},
+                      TextCase{"carriage_return", "a\r\nb"}, TextCase{"backslash", "C:\\x"},
+                      TextCase{"unicode", "Zürich – 東京"}, TextCase{"document_marker", "---"}),
+    ScenarioName{});
+
+TEST(RegistryMarkdown, TableHasTheHeaderAndOneRowPerEntry) {
+  const Registry r = parse_or_fail(read_registry_fixture("rich.yaml"), "rich.yaml");
+  const std::string md = render_registry_markdown(r);
+  const auto lines = lines_of(md);
+  const auto header = std::find(lines.begin(), lines.end(),
+                                "| Connector Name | Server ID | Database | Status | Owner | Date |");
+  ASSERT_NE(header, lines.end()) << md;
+  ASSERT_NE(header + 1, lines.end());
+  EXPECT_TRUE((header + 1)->starts_with("|---")) << *(header + 1);
+  const auto rows = table_rows(md);
+  ASSERT_EQ(rows.size(), r.entries.size()) << md;
+  EXPECT_EQ(rows[0], "| ecommerce/orders-cdc | 184001 | ecommerce | Active | team-a | 2026-01-15 |");
+  // Sorted like the YAML, and a `|` inside a cell is escaped.
+  EXPECT_EQ(rows[1], "| payments/pay-cdc | 184002 | pay: main | Pending | team-a \\| payments |  |");
+  EXPECT_NE(rows[3].find("| warehouse/stock-cdc | 184101 |"), std::string::npos) << rows[3];
+  EXPECT_NE(rows[3].find("Decommissioned"), std::string::npos) << rows[3];
+  EXPECT_NE(rows[3].find("2026-03-10"), std::string::npos) << rows[3];
+  for (const auto& row : rows) {
+    // Seven unescaped pipes: six columns.
+    int pipes = 0;
+    for (std::size_t i = 0; i < row.size(); ++i) pipes += row[i] == '|' && (i == 0 || row[i - 1] != '\\');
+    EXPECT_EQ(pipes, 7) << row;
+  }
+}
+
+TEST(RegistryMarkdown, StatesTheAllocationRules) {
+  const Registry r = parse_or_fail(read_registry_fixture("design-example.yaml"), "registry.yaml");
+  const std::string md = render_registry_markdown(r);
+  const std::string table = "| Connector Name |";
+  const auto header_at = md.find(table);
+  ASSERT_NE(header_at, std::string::npos);
+  const std::string preamble = md.substr(0, header_at);
+  for (const char* fragment : {"184000-184999", "team-a", "184000-184099", "team-b", "184100-184199",
+                               "184999", "MySQL primary server_id", "30 days"}) {
+    EXPECT_NE(preamble.find(fragment), std::string::npos) << fragment << " missing from\n" << preamble;
+  }
+  EXPECT_EQ(table_rows(md).size(), 2u);
+}
+
+TEST(RegistryMarkdown, EscapesPipesInEveryTextCell) {
+  Registry r;
+  RegistryEntry e;
+  e.connector = "ns/a|b";
+  e.server_id = 184001;
+  e.database = "db|1";
+  e.owner = "team|x";
+  e.date = parse_date("2026-01-15");
+  r.entries = {e};
+  r.teams = {{"team|x", {"ns"}, IdRange{184000, 184099}, 0}};
+  const std::string md = render_registry_markdown(r);
+  const auto rows = table_rows(md);
+  ASSERT_EQ(rows.size(), 1u) << md;
+  EXPECT_EQ(rows[0], "| ns/a\\|b | 184001 | db\\|1 | Active | team\\|x | 2026-01-15 |");
+}
+
+TEST(RegistryMarkdown, EmptyRegistryHasAnEmptyTable) {
+  const std::string md = render_registry_markdown(default_registry());
+  EXPECT_NE(md.find("| Connector Name | Server ID | Database | Status | Owner | Date |"), std::string::npos);
+  EXPECT_TRUE(table_rows(md).empty()) << md;
+  EXPECT_NE(md.find("184000-184999"), std::string::npos);
+  EXPECT_NE(md.find("30 days"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cdcguard
