@@ -17,7 +17,7 @@ demo: ## check examples/ against examples/registry.yaml
 	./scripts/demo.sh
 
 asan: ## build and test with ASan+UBSan into ./build-asan
-	BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON ./scripts/test.sh
+	BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON BUILD_TYPE=Debug ./scripts/build.sh && ctest --test-dir build-asan --output-on-failure -j2
 
 bench: ## run the check benchmark (bench/README.md)
 	./bench/check_bench.sh
