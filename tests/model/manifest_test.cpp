@@ -9,15 +9,13 @@
 #include "cdcguard/connector.hpp"
 #include "cdcguard/manifest.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
-std::string read_manifest(const std::string& name) {
-  std::ifstream in(std::string(CDCGUARD_FIXTURES) + "/manifests/" + name, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + name);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_manifest(const std::string& relative) {
+  return testing_support::read_fixture_file("manifests/" + relative);
 }
 
 // Parses a fixture, naming it by its bare file name in messages.
@@ -50,14 +48,7 @@ void PrintTo(const Case& c, std::ostream* os) {
   *os << c.name;
 }
 
-struct ScenarioName {
-  template <class Case>
-  std::string operator()(const ::testing::TestParamInfo<Case>& p) const {
-    std::string n = p.param.name;
-    std::replace(n.begin(), n.end(), '-', '_');
-    return n;
-  }
-};
+using testing_support::ScenarioName;
 
 TEST(Manifest, ReadsAV1KafkaConnector) {
   const ManifestSet set = parse_fixture("connector-v1.yaml");

@@ -11,15 +11,13 @@
 #include "cdcguard/rule_ids.hpp"
 #include "cdcguard/time.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
-std::string read_registry_fixture(const std::string& name) {
-  std::ifstream in(std::string(CDCGUARD_FIXTURES) + "/registry/" + name, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + name);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_registry_fixture(const std::string& relative) {
+  return testing_support::read_fixture_file("registry/" + relative);
 }
 
 TimePoint at(std::string_view rfc3339) {
@@ -58,14 +56,7 @@ void PrintTo(const Case& c, std::ostream* os) {
   *os << c.name;
 }
 
-struct ScenarioName {
-  template <class Case>
-  std::string operator()(const ::testing::TestParamInfo<Case>& p) const {
-    std::string n = p.param.name;
-    std::replace(n.begin(), n.end(), '-', '_');
-    return n;
-  }
-};
+using testing_support::ScenarioName;
 
 TEST(RegistryParser, DesignExampleParsesToItsValues) {
   const Registry r = parse_registry(read_registry_fixture("design-example.yaml"), "registry.yaml");

@@ -11,15 +11,13 @@
 #include "cdcguard/registry_writer.hpp"
 #include "cdcguard/time.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
-std::string read_registry_fixture(const std::string& name) {
-  std::ifstream in(std::string(CDCGUARD_FIXTURES) + "/registry/" + name, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + name);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+std::string read_registry_fixture(const std::string& relative) {
+  return testing_support::read_fixture_file("registry/" + relative);
 }
 
 Registry parse_or_fail(const std::string& text, const std::string& file) {
@@ -152,12 +150,7 @@ void PrintTo(const Case& c, std::ostream* os) {
   *os << c.name;
 }
 
-struct ScenarioName {
-  template <class Case>
-  std::string operator()(const ::testing::TestParamInfo<Case>& p) const {
-    return p.param.name;
-  }
-};
+using testing_support::ScenarioName;
 
 class RegistryWriterText : public ::testing::TestWithParam<TextCase> {};
 

@@ -9,15 +9,13 @@
 
 #include "cdcguard/yaml_document.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
 std::string read_fixture(const std::string& relative) {
-  std::ifstream in(std::string(CDCGUARD_FIXTURES) + "/manifests/yaml/" + relative, std::ios::binary);
-  if (!in) throw std::runtime_error("missing fixture " + relative);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return testing_support::read_fixture_file("manifests/yaml/" + relative);
 }
 
 const YamlNode& at(const YamlNode& map, std::string_view key) {
@@ -117,13 +115,7 @@ void PrintTo(const Case& c, std::ostream* os) {
   *os << c.name;
 }
 
-// Names each instantiation after its scenario (a lambda parameter would shadow gtest's own).
-struct ScenarioName {
-  template <class Case>
-  std::string operator()(const ::testing::TestParamInfo<Case>& p) const {
-    return p.param.name;
-  }
-};
+using testing_support::ScenarioName;
 
 using K = YamlNode::Kind;
 INSTANTIATE_TEST_SUITE_P(

@@ -17,17 +17,15 @@
 #include "cdcguard/registry_parser.hpp"
 #include "cdcguard/rule_ids.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
 const std::string kRulesFixtures = std::string(CDCGUARD_FIXTURES) + "/rules/";
 
 std::string read_fixture(const std::string& relative) {
-  std::ifstream in(kRulesFixtures + relative, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read fixture " + kRulesFixtures + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return testing_support::read_fixture_file("rules/" + relative);
 }
 
 ManifestSet load(std::initializer_list<std::string_view> files) {

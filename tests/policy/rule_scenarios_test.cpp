@@ -22,6 +22,8 @@
 #include "cdcguard/rule_ids.hpp"
 #include "cdcguard/time.hpp"
 
+#include "support/fixtures.hpp"
+
 namespace cdcguard {
 namespace {
 
@@ -775,11 +777,7 @@ const std::vector<Scenario>& scenarios() {
 }
 
 std::string read_fixture(const std::string& relative) {
-  std::ifstream in(kRulesFixtures + relative, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read fixture " + kRulesFixtures + relative);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return testing_support::read_fixture_file("rules/" + relative);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
