@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install dependencies, build, run every test;
-# then the same suite again under AddressSanitizer and UBSan (build-asan/).
+# then a short libFuzzer run of each parser (scripts/fuzz-smoke.sh) and the
+# same suite again under AddressSanitizer and UBSan (build-asan/).
 # SKIP_SANITIZERS=1 runs the plain build only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  ./scripts/fuzz-smoke.sh
   echo "== the same tests under ASan+UBSan =="
   BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON BUILD_TYPE=Debug ./scripts/build.sh
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
