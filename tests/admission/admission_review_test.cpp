@@ -1,0 +1,189 @@
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cdcguard/admission_review.hpp"
+#include "cdcguard/manifest.hpp"
+#include "support/fixtures.hpp"
+
+namespace cdcguard::admission {
+namespace {
+
+std::string review_fixture(const std::string& name) {
+  return testing_support::read_fixture_file("admission/" + name);
+}
+
+std::string base64_decode(const std::string& in) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (const char c : in) {
+    if (c == '=') break;
+    buffer = (buffer << 6) | static_cast<unsigned>(kAlphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+TEST(AdmissionReview, ParsesAnApiServerCreateRequest) {
+  const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
+  ASSERT_TRUE(std::holds_alternative<Request>(parsed)) << std::get<ParseError>(parsed).message;
+  const Request& r = std::get<Request>(parsed);
+  EXPECT_EQ(r.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
+  EXPECT_EQ(r.kind.group, "kafka.strimzi.io");
+  EXPECT_EQ(r.kind.kind, "KafkaConnector");
+  EXPECT_EQ(r.operation, "CREATE");
+  EXPECT_EQ(r.namespace_name, "ecommerce");
+  EXPECT_FALSE(r.dry_run);
+  EXPECT_EQ(r.username, "system:serviceaccount:argocd:argocd-application-controller");
+  EXPECT_TRUE(r.object.is_object());
+  EXPECT_TRUE(r.old_object.is_null());
+}
+
+struct BadBody {
+  std::string name;
+  std::string body;
+  std::string message;  // part of the error
+  bool uid_known;       // answerable as an AdmissionReview denial
+};
+
+class AdmissionReviewBadBody : public testing::TestWithParam<BadBody> {};
+
+TEST_P(AdmissionReviewBadBody, IsAClearErrorNotAThrow) {
+  const BadBody& c = GetParam();
+  const auto parsed = parse_review(c.body);
+  ASSERT_TRUE(std::holds_alternative<ParseError>(parsed));
+  const ParseError& e = std::get<ParseError>(parsed);
+  EXPECT_EQ(e.http_status, 400);
+  EXPECT_NE(e.message.find(c.message), std::string::npos) << e.message;
+  EXPECT_EQ(e.uid.has_value(), c.uid_known);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Admission, AdmissionReviewBadBody,
+    testing::Values(
+        BadBody{"not_json", "{\"apiVersion\": ", "not valid JSON", false},
+        BadBody{"array", "[1,2]", "JSON object", false},
+        BadBody{"wrong_kind", R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"u"}})",
+                "kind \"Pod\"", false},
+        BadBody{"v1beta1", R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})",
+                "admission.k8s.io/v1beta1", false},
+        BadBody{"no_request", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})",
+                "no request", false},
+        BadBody{"no_uid", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})",
+                "no uid", false},
+        BadBody{
+            "bad_operation",
+            R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"PATCH"}})",
+            "unknown operation", true},
+        BadBody{
+            "create_without_object",
+            R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE"}})",
+            "without an object", true}),
+    testing_support::ScenarioName{});
+
+Response response_with(std::string uid) {
+  Response r;
+  r.uid = std::move(uid);
+  return r;
+}
+
+TEST(AdmissionReview, DenialEchoesUidWithStatus403) {
+  const nlohmann::json review = to_review([] {
+    Response r = response_with("abc");
+    r.allowed = false;
+    r.code = 403;
+    r.message = "denied: x";
+    return r;
+  }());
+  EXPECT_EQ(review["apiVersion"], "admission.k8s.io/v1");
+  EXPECT_EQ(review["kind"], "AdmissionReview");
+  EXPECT_EQ(review["response"]["uid"], "abc");
+  EXPECT_EQ(review["response"]["allowed"], false);
+  EXPECT_EQ(review["response"]["status"]["code"], 403);
+  EXPECT_EQ(review["response"]["status"]["message"], "denied: x");
+  EXPECT_FALSE(review["response"].contains("patch"));
+}
+
+TEST(AdmissionReview, WarningsAreCutTo120Characters) {
+  const std::string long_warning(300, 'w');
+  const nlohmann::json review = to_review([&] {
+    Response r = response_with("u");
+    r.warnings = {"short", long_warning};
+    return r;
+  }());
+  ASSERT_EQ(review["response"]["warnings"].size(), 2u);
+  EXPECT_EQ(review["response"]["warnings"][0], "short");
+  EXPECT_EQ(review["response"]["warnings"][1].get<std::string>().size(), kMaxWarningLength);
+  EXPECT_FALSE(review["response"].contains("status"));
+}
+
+TEST(AdmissionReview, Base64MatchesRfc4648Vectors) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64_encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
+}
+
+TEST(AdmissionReview, ObjectFromJsonGivesTheSameFactsAsYaml) {
+  const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
+  const Request& r = std::get<Request>(parsed);
+  std::vector<ManifestError> errors;
+  const auto facts = connector_from_object(yaml_from_json(r.object), {}, "default", errors);
+  ASSERT_TRUE(facts) << (errors.empty() ? "" : errors.front().message);
+  EXPECT_EQ(facts->key(), "ecommerce/refunds-cdc");
+  EXPECT_TRUE(facts->reads_binlog());
+  EXPECT_EQ(facts->server_id.state, ServerIdValue::State::Missing);
+  EXPECT_EQ(facts->topic_prefix.value, "refunds");
+  EXPECT_EQ(facts->database_port, "3306");  // a JSON number reads as its digits
+}
+
+TEST(AdmissionReview, PatchAppliedByARealJsonPatchSetsTheIdAndHistoryTopic) {
+  const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
+  const Request& r = std::get<Request>(parsed);
+  const nlohmann::json patch = server_id_patch(r.object, 184004, "schema-history.refunds");
+  const nlohmann::json patched = r.object.patch(patch);
+  EXPECT_EQ(patched["spec"]["config"]["database.server.id"], "184004");
+  EXPECT_EQ(patched["spec"]["config"]["schema.history.internal.kafka.topic"], "schema-history.refunds");
+  // Nothing else changed.
+  nlohmann::json without = patched;
+  without["spec"]["config"].erase("database.server.id");
+  without["spec"]["config"].erase("schema.history.internal.kafka.topic");
+  EXPECT_EQ(without, r.object);
+  // And it survives the trip through the response.
+  const nlohmann::json review = to_review([&] {
+    Response out = response_with(r.uid);
+    out.patch = patch.dump();
+    return out;
+  }());
+  EXPECT_EQ(review["response"]["patchType"], "JSONPatch");
+  EXPECT_EQ(nlohmann::json::parse(base64_decode(review["response"]["patch"])), patch);
+}
+
+TEST(AdmissionReview, PatchAddsSpecAndConfigFirstAndReplacesAuto) {
+  const nlohmann::json bare = {{"apiVersion", "kafka.strimzi.io/v1"}, {"kind", "KafkaConnector"}};
+  const nlohmann::json from_bare = bare.patch(server_id_patch(bare, 184000, std::nullopt));
+  EXPECT_EQ(from_bare["spec"]["config"]["database.server.id"], "184000");
+  EXPECT_FALSE(from_bare["spec"]["config"].contains("schema.history.internal.kafka.topic"));
+
+  const nlohmann::json with_auto = {{"spec", {{"config", {{"database.server.id", "auto"}}}}}};
+  const nlohmann::json patch = server_id_patch(with_auto, 184001, std::nullopt);
+  ASSERT_EQ(patch.size(), 1u);
+  EXPECT_EQ(patch[0]["op"], "replace");
+  EXPECT_EQ(with_auto.patch(patch)["spec"]["config"]["database.server.id"], "184001");
+}
+
+TEST(AdmissionReview, JsonPointerEscapesTildeAndSlash) {
+  EXPECT_EQ(json_pointer_escape("a/b~c.d"), "a~1b~0c.d");
+}
+
+}  // namespace
+}  // namespace cdcguard::admission
