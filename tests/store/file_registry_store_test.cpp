@@ -1,0 +1,179 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/registry_index.hpp"
+#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/registry_store.hpp"
+#include "cdcguard/server_id_allocator.hpp"
+
+namespace cdcguard {
+namespace {
+
+namespace fs = std::filesystem;
+
+const TimePoint kNow = *parse_timestamp("2026-11-25T00:00:00Z");
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (fs::temp_directory_path() / "cdcguard-store-XXXXXX").string();
+    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = templ;
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void spit(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+const char* kRegistry = R"(rules:
+  range: {from: 184000, to: 184999}
+teams:
+  - {name: team-a, namespaces: [ecommerce], range: {from: 184000, to: 184099}}
+entries:
+  - {connector: ecommerce/orders-cdc, serverId: 184001, status: Active, owner: team-a, date: 2026-01-15}
+)";
+
+// What the webhook will do per admission: take the next free id and record it.
+bool claim_next(Registry& r, const std::string& connector) {
+  const RegistryIndex index(r);
+  const ConnectorIndex none;
+  const ServerIdAllocator allocator(index, none, kNow);
+  const Allocation a = allocator.next_for("ecommerce", connector);
+  if (!a.id) return false;
+  if (index.live_entry_of(connector, kNow)) return false;  // idempotent: already holds one
+  RegistryEntry e;
+  e.connector = connector;
+  e.server_id = *a.id;
+  e.status = EntryStatus::Active;
+  e.date = date_of(kNow);
+  r.entries.push_back(e);
+  return true;
+}
+
+TEST(FileRegistryStore, UpdateWritesAParsableRegistryAndReadSeesIt) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);
+  FileRegistryStore store(file.string());
+  const Registry after = store.update([](Registry& r) { return claim_next(r, "ecommerce/refunds-cdc"); });
+  ASSERT_EQ(after.entries.size(), 2u);
+  EXPECT_EQ(after.entries.back().server_id, 184000u);
+  const Registry reread = parse_registry(slurp(file), "registry.yaml");
+  EXPECT_EQ(reread.entries.size(), 2u);
+  EXPECT_EQ(store.read().entries.size(), 2u);
+}
+
+TEST(FileRegistryStore, ANoOpChangeDoesNotRewriteTheFile) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);  // with its own layout, which a rewrite would change
+  FileRegistryStore store(file.string());
+  store.update([](Registry&) { return false; });
+  EXPECT_EQ(slurp(file), kRegistry);
+}
+
+// 32 threads on two store objects (as two processes would have): the mutex
+// serialises one object, flock the two. Every claim gets its own id and the
+// file ends with exactly the claimed set.
+TEST(FileRegistryStore, ConcurrentClaimsNeverShareAnId) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);
+  FileRegistryStore first(file.string());
+  FileRegistryStore second(file.string());
+  constexpr int kThreads = 32;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      FileRegistryStore& store = i % 2 ? first : second;
+      const std::string connector = "ecommerce/c" + std::to_string(i);
+      try {
+        store.update([&](Registry& r) { return claim_next(r, connector); });
+      } catch (const StoreError&) {
+        ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  const Registry r = parse_registry(slurp(file), "registry.yaml");
+  ASSERT_EQ(r.entries.size(), static_cast<std::size_t>(kThreads + 1));
+  std::set<std::uint32_t> ids;
+  std::set<std::string> connectors;
+  for (const auto& e : r.entries) {
+    ids.insert(e.server_id);
+    connectors.insert(e.connector);
+  }
+  EXPECT_EQ(ids.size(), r.entries.size()) << "an id was handed out twice";
+  EXPECT_EQ(connectors.size(), r.entries.size());
+  // No temporary files are left behind.
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
+    const std::string name = entry.path().filename().string();
+    EXPECT_TRUE(name == "registry.yaml" || name == "registry.yaml.lock") << name;
+  }
+}
+
+TEST(FileRegistryStore, ABrokenRegistryIsAnErrorAndStaysAsItWas) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  const std::string broken = "rules:\n  range: {from: x, to: 5}\n";
+  spit(file, broken);
+  FileRegistryStore store(file.string());
+  bool called = false;
+  try {
+    store.update([&](Registry&) {
+      called = true;
+      return true;
+    });
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("registry.yaml:2"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(called);
+  EXPECT_EQ(slurp(file), broken);
+}
+
+TEST(FileRegistryStore, AMissingFileIsAnError) {
+  TempDir dir;
+  FileRegistryStore store((dir.path() / "nope.yaml").string());
+  EXPECT_THROW(store.read(), StoreError);
+}
+
+TEST(FileRegistryStore, AFailedWriteLeavesTheOldFile) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);
+  FileRegistryStore store(file.string());
+  // The change throws half-way, as a crash in the middle of a claim would stop it.
+  EXPECT_THROW(store.update([](Registry& r) -> bool {
+    r.entries.clear();
+    throw StoreError("simulated failure");
+  }),
+               StoreError);
+  EXPECT_EQ(slurp(file), kRegistry);
+}
+
+}  // namespace
+}  // namespace cdcguard
