@@ -1,0 +1,210 @@
+#include "cdcguard/admission_handler.hpp"
+
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/manifest.hpp"
+#include "cdcguard/registry_index.hpp"
+#include "cdcguard/rules.hpp"
+#include "cdcguard/server_id_allocator.hpp"
+
+namespace cdcguard::admission {
+namespace {
+
+Response allow(const Request& r) {
+  Response out;
+  out.uid = r.uid;
+  return out;
+}
+
+Response deny(const Request& r, int code, std::string message) {
+  Response out;
+  out.uid = r.uid;
+  out.allowed = false;
+  out.code = code;
+  out.message = std::move(message);
+  return out;
+}
+
+bool is_connector(const Request& r) {
+  return r.kind.group == "kafka.strimzi.io" && r.kind.kind == "KafkaConnector";
+}
+
+std::optional<ConnectorFacts> facts_of(const nlohmann::json& object, const Request& r, std::string& error) {
+  std::vector<ManifestError> errors;
+  YamlNode node = yaml_from_json(object);
+  auto facts = connector_from_object(node, {}, r.namespace_name, errors);
+  if (!facts) {
+    error = errors.empty() ? "the KafkaConnector cannot be read" : errors.front().message;
+    return std::nullopt;
+  }
+  if (!r.name.empty()) facts->name = r.name;  // generateName: the API server knows the final name
+  if (!r.namespace_name.empty()) facts->namespace_name = r.namespace_name;
+  return facts;
+}
+
+// The facts the rules read; an UPDATE that changes none of them is ratcheted.
+bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
+  return a.connector_class == b.connector_class && a.server_id.text == b.server_id.text &&
+         a.topic_prefix.value == b.topic_prefix.value && a.topic_delimiter == b.topic_delimiter &&
+         a.history_topic.value == b.history_topic.value && a.history_class == b.history_class &&
+         a.key() == b.key();
+}
+
+std::vector<Violation> evaluate(const ConnectorFacts& subject, const Registry& registry, TimePoint now) {
+  ConnectorIndex view;
+  const ConnectorFacts& s = view.upsert(with_mutation_defaults(subject, registry));
+  const RegistryIndex index(registry);
+  const ServerIdAllocator allocator(index, view, now);
+  const FixHints hints(allocator);
+  const EvaluationContext ctx{index, view, hints, now};
+  auto found = find_connector_violations(s, ctx);
+  apply_enforcement(found, registry, now);
+  return found;
+}
+
+std::string describe(const Violation& v) {
+  return "[" + v.rule + "] " + v.path + ": " + v.message;
+}
+
+Response verdict(const Request& r, const ConnectorFacts& subject, const std::vector<Violation>& found) {
+  std::string denied;
+  Response out = allow(r);
+  for (const auto& v : found) {
+    if (v.action == Action::Deny) {
+      denied += (denied.empty() ? "" : "; ") + describe(v);
+    } else if (v.action == Action::Warn) {
+      out.warnings.push_back(describe(v));
+    }
+  }
+  if (denied.empty()) return out;
+  Response d = deny(r, 403, "cdc-guard denied KafkaConnector " + subject.key() + ": " + denied);
+  d.warnings = std::move(out.warnings);
+  return d;
+}
+
+// Records the admitted id; an earlier live id of the same connector goes into embargo.
+bool record(Registry& registry, const ConnectorFacts& s, TimePoint now) {
+  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return false;
+  bool changed = false;
+  bool holds = false;
+  for (auto& e : registry.entries) {
+    if (e.connector != s.key() || !e.is_live(now)) continue;
+    if (e.server_id == s.server_id.id) {
+      holds = true;
+      if (e.status != EntryStatus::Active) {
+        e.status = EntryStatus::Active;  // standalone: no reconciler confirms a claim
+        e.claim_uid.clear();
+        e.expires_at.reset();
+        changed = true;
+      }
+    } else {
+      e.status = EntryStatus::Decommissioned;
+      e.decommissioned_at = now;
+      changed = true;
+    }
+  }
+  if (!holds) {
+    RegistryEntry e;
+    e.connector = s.key();
+    e.server_id = s.server_id.id;
+    e.status = EntryStatus::Active;
+    e.date = date_of(now);
+    registry.entries.push_back(std::move(e));
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+Response AdmissionHandler::validate(const Request& r) {
+  if (!is_connector(r) || r.operation == "DELETE" || r.operation == "CONNECT") return allow(r);
+  std::string error;
+  const auto subject = facts_of(r.object, r, error);
+  if (!subject) return deny(r, 400, "invalid KafkaConnector: " + error);
+  if (!subject->is_debezium()) return allow(r);
+  const TimePoint now = clock_();
+  try {
+    if (r.operation == "UPDATE" && r.old_object.is_object()) {
+      std::string old_error;
+      const auto before = facts_of(r.old_object, r, old_error);
+      if (before && same_rule_facts(*before, *subject)) {
+        Response out = allow(r);
+        for (const auto& v : evaluate(*subject, store_.read(), now)) {
+          if (v.action != Action::Audit) out.warnings.push_back(describe(v));
+        }
+        return out;
+      }
+    }
+    if (r.dry_run) return verdict(r, *subject, evaluate(*subject, store_.read(), now));
+    Response out = allow(r);
+    store_.update([&](Registry& registry) {
+      out = verdict(r, *subject, evaluate(*subject, registry, now));
+      return out.allowed && record(registry, *subject, now);
+    });
+    return out;
+  } catch (const StoreError& e) {
+    return deny(
+        r, 500,
+        std::string("cdc-guard cannot read or write the registry, so it cannot rule out a duplicate: ") +
+            e.what());
+  }
+}
+
+Response AdmissionHandler::mutate(const Request& r) {
+  if (!is_connector(r) || (r.operation != "CREATE" && r.operation != "UPDATE")) return allow(r);
+  std::string error;
+  const auto subject = facts_of(r.object, r, error);
+  if (!subject || !subject->reads_binlog()) return allow(r);  // /validate explains what is wrong
+  const auto state = subject->server_id.state;
+  if (state != ServerIdValue::State::Missing && state != ServerIdValue::State::Auto) return allow(r);
+  const TimePoint now = clock_();
+  try {
+    std::optional<std::uint32_t> id;
+    std::string why;
+    std::optional<std::string> history;
+    auto allocate = [&](Registry& registry) {
+      if (!registry.rules.auto_assign) return false;
+      const RegistryIndex index(registry);
+      const ConnectorIndex none;
+      const Allocation a =
+          ServerIdAllocator(index, none, now).next_for(subject->namespace_name, subject->key());
+      if (!a.id) {
+        why = a.error;
+        return false;
+      }
+      id = a.id;
+      if (subject->kafka_schema_history() && !subject->history_topic.present()) {
+        const std::string t =
+            expand_history_topic_template(registry.rules.schema_history_topic_template, *subject);
+        if (!t.empty()) history = t;
+      }
+      if (index.live_entry_of(subject->key(), now)) return false;  // a retry: the claim exists
+      RegistryEntry e;
+      e.connector = subject->key();
+      e.server_id = *a.id;
+      e.status = EntryStatus::Active;
+      e.date = date_of(now);
+      e.claim_uid = r.uid;
+      registry.entries.push_back(std::move(e));
+      return !r.dry_run;
+    };
+    if (r.dry_run) {
+      Registry registry = store_.read();
+      allocate(registry);
+    } else {
+      store_.update(allocate);
+    }
+    if (!why.empty())
+      return deny(r, 403, "cdc-guard cannot assign a server id to " + subject->key() + ": " + why);
+    if (!id) return allow(r);  // autoAssign is off: /validate reports server-id-missing
+    Response out = allow(r);
+    out.patch = server_id_patch(r.object, *id, history).dump();
+    return out;
+  } catch (const StoreError& e) {
+    return deny(
+        r, 500,
+        std::string("cdc-guard cannot read or write the registry to assign a server id: ") + e.what());
+  }
+}
+
+}  // namespace cdcguard::admission
