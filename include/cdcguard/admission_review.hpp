@@ -41,6 +41,9 @@ struct ParseError {
   std::optional<std::string> uid;
 };
 
+// Bodies nested deeper than this are refused before parsing (Kubernetes objects
+// nest a dozen levels; converting a parsed document recurses).
+inline constexpr std::size_t kMaxNestingDepth = 128;
 std::variant<Request, ParseError> parse_review(std::string_view body);
 
 struct Response {
@@ -50,6 +53,9 @@ struct Response {
   std::string message;  // status.message when denied
   std::vector<std::string> warnings;
   std::string patch;  // a JSONPatch document (JSON text); empty for none
+  // Not sent: the rule ids behind the denial and the warnings, for logs and metrics.
+  std::vector<std::string> denied_by;
+  std::vector<std::string> warned_by;
 };
 
 // {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{...}};

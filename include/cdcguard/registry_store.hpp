@@ -1,11 +1,15 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "cdcguard/registry.hpp"
+#include "cdcguard/registry_index.hpp"
 
 // Where the registry lives: a file (standalone `serve`, this header) or a
 // ConfigMap (later). Every claim goes through update(), which applies a change
@@ -18,10 +22,24 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// One version of the registry with its index built once, shared by every
+// request that reads it (a 10,000-entry registry is not re-parsed or re-indexed
+// per admission). Immutable.
+struct RegistrySnapshot {
+  explicit RegistrySnapshot(Registry r) : registry(std::move(r)), index(registry) {}
+  RegistrySnapshot(const RegistrySnapshot&) = delete;
+  RegistrySnapshot& operator=(const RegistrySnapshot&) = delete;
+
+  const Registry registry;
+  const RegistryIndex index;  // refers to `registry` above
+};
+
 class RegistryStore {
  public:
   virtual ~RegistryStore() = default;
-  virtual Registry read() = 0;
+  // The newest registry. Throws StoreError when it cannot be read or parsed.
+  virtual std::shared_ptr<const RegistrySnapshot> snapshot() = 0;
+  Registry read() { return snapshot()->registry; }
   // Runs `change` on the newest registry; when it returns true, the changed
   // registry is written. Returns the registry as it stands afterwards. Throws
   // StoreError when the registry cannot be read, parsed or written; the stored
@@ -34,19 +52,36 @@ class RegistryStore {
 // directory, are fsynced and renamed over the old one, so a crash leaves the
 // old file or the new one, never half of either. Updates are serialised in
 // this process by a mutex and across processes by flock on FILE.lock.
+//
+// The parsed file is cached and re-read only when the file changes (another
+// process, an editor): its device, inode, size and change times are compared
+// on every snapshot(), which costs one stat().
 class FileRegistryStore : public RegistryStore {
  public:
   explicit FileRegistryStore(std::string path);
-  Registry read() override;
+  std::shared_ptr<const RegistrySnapshot> snapshot() override;
   Registry update(const std::function<bool(Registry&)>& change) override;
   const std::string& path() const { return path_; }
 
+  struct FileIdentity {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = -1;
+    long long mtime_ns = 0;
+    long long ctime_ns = 0;
+    bool operator==(const FileIdentity&) const = default;
+  };
+
  private:
-  Registry read_unlocked();
-  void write_unlocked(const Registry& registry);
+  std::shared_ptr<const RegistrySnapshot> load_if_changed();
+  void write_file(const Registry& registry);
 
   std::string path_;
-  std::mutex mutex_;
+  std::mutex write_mutex_;  // one update at a time in this process (flock across processes)
+  std::mutex cache_mutex_;  // guards the two fields below
+  std::shared_ptr<const RegistrySnapshot> cached_;  // null when the file did not parse
+  std::string cached_error_;                        // why, for that same file
+  FileIdentity cached_identity_;
 };
 
 }  // namespace cdcguard

@@ -49,10 +49,10 @@ bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
          a.key() == b.key();
 }
 
-std::vector<Violation> evaluate(const ConnectorFacts& subject, const Registry& registry, TimePoint now) {
+std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryIndex& index, TimePoint now) {
+  const Registry& registry = index.registry();
   ConnectorIndex view;
   const ConnectorFacts& s = view.upsert(with_mutation_defaults(subject, registry));
-  const RegistryIndex index(registry);
   const ServerIdAllocator allocator(index, view, now);
   const FixHints hints(allocator);
   const EvaluationContext ctx{index, view, hints, now};
@@ -71,14 +71,31 @@ Response verdict(const Request& r, const ConnectorFacts& subject, const std::vec
   for (const auto& v : found) {
     if (v.action == Action::Deny) {
       denied += (denied.empty() ? "" : "; ") + describe(v);
+      out.denied_by.push_back(v.rule);
     } else if (v.action == Action::Warn) {
       out.warnings.push_back(describe(v));
+      out.warned_by.push_back(v.rule);
     }
   }
   if (denied.empty()) return out;
   Response d = deny(r, 403, "cdc-guard denied KafkaConnector " + subject.key() + ": " + denied);
   d.warnings = std::move(out.warnings);
+  d.denied_by = std::move(out.denied_by);
+  d.warned_by = std::move(out.warned_by);
   return d;
+}
+
+// Whether record() would change anything: the connector's only live entry is
+// already an Active one holding this id.
+bool recorded(const RegistryIndex& index, const ConnectorFacts& s, TimePoint now) {
+  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return true;
+  bool holds = false;
+  for (const RegistryEntry* e : index.entries_of(s.key())) {
+    if (!e->is_live(now)) continue;
+    if (e->server_id != s.server_id.id || e->status != EntryStatus::Active) return false;
+    holds = true;
+  }
+  return holds;
 }
 
 // Records the admitted id; an earlier live id of the same connector goes into embargo.
@@ -124,21 +141,28 @@ Response AdmissionHandler::validate(const Request& r) {
   if (!subject->is_debezium()) return allow(r);
   const TimePoint now = clock_();
   try {
+    const auto snapshot = store_.snapshot();
     if (r.operation == "UPDATE" && r.old_object.is_object()) {
       std::string old_error;
       const auto before = facts_of(r.old_object, r, old_error);
       if (before && same_rule_facts(*before, *subject)) {
         Response out = allow(r);
-        for (const auto& v : evaluate(*subject, store_.read(), now)) {
-          if (v.action != Action::Audit) out.warnings.push_back(describe(v));
+        for (const auto& v : evaluate(*subject, snapshot->index, now)) {
+          if (v.action == Action::Audit) continue;
+          out.warnings.push_back(describe(v));
+          out.warned_by.push_back(v.rule);
         }
         return out;
       }
     }
-    if (r.dry_run) return verdict(r, *subject, evaluate(*subject, store_.read(), now));
-    Response out = allow(r);
+    // Most admissions change nothing (a re-applied manifest, a retry): judged on
+    // the shared snapshot without taking the write lock.
+    Response out = verdict(r, *subject, evaluate(*subject, snapshot->index, now));
+    if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now)) return out;
+    // The verdict that counts is the one computed against the version it is written into.
     store_.update([&](Registry& registry) {
-      out = verdict(r, *subject, evaluate(*subject, registry, now));
+      const RegistryIndex index(registry);
+      out = verdict(r, *subject, evaluate(*subject, index, now));
       return out.allowed && record(registry, *subject, now);
     });
     return out;
@@ -162,9 +186,13 @@ Response AdmissionHandler::mutate(const Request& r) {
     std::optional<std::uint32_t> id;
     std::string why;
     std::optional<std::string> history;
-    auto allocate = [&](Registry& registry) {
+    // Picks the id against one registry version; true when a claim must be written.
+    auto decide = [&](const RegistryIndex& index) {
+      id.reset();
+      why.clear();
+      history.reset();
+      const Registry& registry = index.registry();
       if (!registry.rules.auto_assign) return false;
-      const RegistryIndex index(registry);
       const ConnectorIndex none;
       const Allocation a =
           ServerIdAllocator(index, none, now).next_for(subject->namespace_name, subject->key());
@@ -178,21 +206,20 @@ Response AdmissionHandler::mutate(const Request& r) {
             expand_history_topic_template(registry.rules.schema_history_topic_template, *subject);
         if (!t.empty()) history = t;
       }
-      if (index.live_entry_of(subject->key(), now)) return false;  // a retry: the claim exists
-      RegistryEntry e;
-      e.connector = subject->key();
-      e.server_id = *a.id;
-      e.status = EntryStatus::Active;
-      e.date = date_of(now);
-      e.claim_uid = r.uid;
-      registry.entries.push_back(std::move(e));
-      return !r.dry_run;
+      return index.live_entry_of(subject->key(), now) == nullptr;  // else a retry: the claim exists
     };
-    if (r.dry_run) {
-      Registry registry = store_.read();
-      allocate(registry);
-    } else {
-      store_.update(allocate);
+    if (decide(store_.snapshot()->index) && !r.dry_run) {
+      store_.update([&](Registry& registry) {
+        if (!decide(RegistryIndex(registry))) return false;
+        RegistryEntry e;
+        e.connector = subject->key();
+        e.server_id = *id;
+        e.status = EntryStatus::Active;
+        e.date = date_of(now);
+        e.claim_uid = r.uid;
+        registry.entries.push_back(std::move(e));
+        return true;
+      });
     }
     if (!why.empty())
       return deny(r, 403, "cdc-guard cannot assign a server id to " + subject->key() + ": " + why);

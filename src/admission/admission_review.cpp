@@ -1,5 +1,7 @@
 #include "cdcguard/admission_review.hpp"
 
+#include <algorithm>
+
 namespace cdcguard::admission {
 namespace {
 
@@ -23,9 +25,40 @@ std::string cut_warning(const std::string& w) {
   return w.substr(0, cut) + "...";
 }
 
+// The deepest nesting of arrays and objects outside strings. Copying and
+// converting a parsed document recurses, so a hostile body of a million '['
+// must be refused before it is parsed.
+std::size_t nesting_depth(std::string_view body) {
+  std::size_t depth = 0;
+  std::size_t deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
 
 std::variant<Request, ParseError> parse_review(std::string_view body) {
+  if (nesting_depth(body) > kMaxNestingDepth) {
+    return ParseError{
+        400, "the body nests arrays and objects deeper than " + std::to_string(kMaxNestingDepth) + " levels",
+        std::nullopt};
+  }
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded()) return ParseError{400, "the body is not valid JSON", std::nullopt};
   if (!doc.is_object())

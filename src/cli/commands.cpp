@@ -14,12 +14,14 @@ Usage:
   cdc-guard check [--registry FILE] [--namespace NS] [--now TIME] [--output text|json] PATH...
   cdc-guard registry render --registry FILE [--format markdown|yaml]
   cdc-guard registry next --registry FILE --namespace NS [--connector NAME] [--now TIME] [PATH...]
+  cdc-guard serve --tls-cert FILE --tls-key FILE --registry-file FILE [--port 8443] [--metrics-port 8080]
   cdc-guard --version
   cdc-guard COMMAND --help
 
 Commands:
   check      check KafkaConnector and KafkaConnect manifests against each other and the registry
   registry   render the registry, or print the next free server id
+  serve      run the HTTPS admission webhook (/validate, /mutate) and /metrics
 
 Exit codes: 0 nothing at deny level, 1 deny-level violations, 2 usage, parse or registry errors.
 )";
@@ -93,6 +95,7 @@ int run(const std::vector<std::string>& args, Streams io) {
   }
   if (command == "check") return run_check(rest, io);
   if (command == "registry") return run_registry(rest, io);
+  if (command == "serve") return run_serve(rest, io);
   io.err << "cdc-guard: unknown command \"" << command << "\"\n\n" << kTopHelp;
   return kExitUsage;
 }

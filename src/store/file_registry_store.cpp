@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -56,36 +57,73 @@ void write_all(int fd, const std::string& text, const std::string& path) {
   }
 }
 
-}  // namespace
-
-FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {}
-
-Registry FileRegistryStore::read() {
-  std::lock_guard guard(mutex_);
-  return read_unlocked();
+FileRegistryStore::FileIdentity identity_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw StoreError(errno_text("cannot read registry", path));
+  FileRegistryStore::FileIdentity id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.size = st.st_size;
+  id.mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  id.ctime_ns = static_cast<long long>(st.st_ctim.tv_sec) * 1000000000LL + st.st_ctim.tv_nsec;
+  return id;
 }
 
-Registry FileRegistryStore::update(const std::function<bool(Registry&)>& change) {
-  std::lock_guard guard(mutex_);
-  FileLock lock(path_);
-  Registry registry = read_unlocked();
-  if (change(registry)) write_unlocked(registry);
-  return registry;
-}
-
-Registry FileRegistryStore::read_unlocked() {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) throw StoreError(errno_text("cannot read registry", path_));
+Registry parse_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw StoreError(errno_text("cannot read registry", path));
   std::ostringstream text;
   text << in.rdbuf();
   try {
-    return parse_registry_document(text.str(), path_);
+    return parse_registry_document(text.str(), path);
   } catch (const RegistryError& e) {
     throw StoreError(e.what());
   }
 }
 
-void FileRegistryStore::write_unlocked(const Registry& registry) {
+}  // namespace
+
+FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {}
+
+std::shared_ptr<const RegistrySnapshot> FileRegistryStore::snapshot() {
+  return load_if_changed();
+}
+
+std::shared_ptr<const RegistrySnapshot> FileRegistryStore::load_if_changed() {
+  std::lock_guard guard(cache_mutex_);
+  const FileIdentity identity = identity_of(path_);
+  if (identity == cached_identity_) {
+    if (cached_) return cached_;
+    throw StoreError(cached_error_);  // the same broken file: not parsed again per request
+  }
+  try {
+    cached_ = std::make_shared<const RegistrySnapshot>(parse_file(path_));
+    cached_error_.clear();
+  } catch (const StoreError& e) {
+    cached_.reset();
+    cached_error_ = e.what();
+    cached_identity_ = identity;
+    throw;
+  }
+  cached_identity_ = identity;
+  return cached_;
+}
+
+Registry FileRegistryStore::update(const std::function<bool(Registry&)>& change) {
+  std::lock_guard guard(write_mutex_);
+  FileLock lock(path_);
+  Registry registry = load_if_changed()->registry;
+  if (!change(registry)) return registry;
+  write_file(registry);
+  auto written = std::make_shared<const RegistrySnapshot>(registry);
+  std::lock_guard cache_guard(cache_mutex_);
+  cached_identity_ = identity_of(path_);  // still under flock: no other writer got in between
+  cached_ = std::move(written);
+  cached_error_.clear();
+  return registry;
+}
+
+void FileRegistryStore::write_file(const Registry& registry) {
   const std::string text = render_registry_yaml(registry);
   const std::filesystem::path target(path_);
   const std::filesystem::path dir =

@@ -13,23 +13,6 @@ std::string review_fixture(const std::string& name) {
   return testing_support::read_fixture_file("admission/" + name);
 }
 
-std::string base64_decode(const std::string& in) {
-  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (const char c : in) {
-    if (c == '=') break;
-    buffer = (buffer << 6) | static_cast<unsigned>(kAlphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
-
 TEST(AdmissionReview, ParsesAnApiServerCreateRequest) {
   const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
   ASSERT_TRUE(std::holds_alternative<Request>(parsed)) << std::get<ParseError>(parsed).message;
@@ -165,7 +148,7 @@ TEST(AdmissionReview, PatchAppliedByARealJsonPatchSetsTheIdAndHistoryTopic) {
     return out;
   }());
   EXPECT_EQ(review["response"]["patchType"], "JSONPatch");
-  EXPECT_EQ(nlohmann::json::parse(base64_decode(review["response"]["patch"])), patch);
+  EXPECT_EQ(nlohmann::json::parse(testing_support::base64_decode(review["response"]["patch"])), patch);
 }
 
 TEST(AdmissionReview, PatchAddsSpecAndConfigFirstAndReplacesAuto) {

@@ -1,0 +1,155 @@
+#pragma once
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cdcguard/event_log.hpp"
+#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/registry_store.hpp"
+#include "cdcguard/webhook_server.hpp"
+#include "support/fixtures.hpp"
+#include "support/test_pki.hpp"
+#include "support/tls_client.hpp"
+
+// A real webhook on an ephemeral port of 127.0.0.1, with a certificate made
+// for this test by a CA made for this test, a registry file in a fresh
+// directory and a fixed clock; log lines are captured.
+namespace cdcguard::testing_support {
+
+namespace fs = std::filesystem;
+
+// Keeps every formatted log line, for assertions.
+class CapturingSink : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> lines() {
+    std::lock_guard guard(mutex_);
+    return lines_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string line(formatted.data(), formatted.size());
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    lines_.push_back(std::move(line));
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+inline const TimePoint kServerNow = *parse_timestamp("2026-11-25T10:00:00Z");
+
+class WebhookServerFixture : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "cdcguard-server-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    registry_path_ = dir_ / "registry.yaml";
+    cert_path_ = dir_ / "tls.crt";
+    key_path_ = dir_ / "tls.key";
+    write_text_file(registry_path_, read_fixture_file("admission/registry.yaml"));
+    const PemPair pair = ca_.issue("cdc-guard-webhook-1");
+    write_text_file(cert_path_, pair.cert);
+    write_text_file(key_path_, pair.key);
+    sink_ = std::make_shared<CapturingSink>();
+    log_ = std::make_unique<server::EventLog>(server::LogFormat::Json, spdlog::level::info, sink_);
+    store_ = std::make_unique<FileRegistryStore>(registry_path_.string());
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  server::ServerOptions options() const {
+    server::ServerOptions o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    o.metrics_port = 0;
+    o.tls_cert = cert_path_.string();
+    o.tls_key = key_path_.string();
+    o.threads = 16;
+    o.read_timeout = std::chrono::milliseconds(500);
+    o.certificate_poll = std::chrono::milliseconds(20);
+    return o;
+  }
+  void start(const server::ServerOptions& o) {
+    server_ = std::make_unique<server::WebhookServer>(o, *store_, *log_, [] { return kServerNow; });
+    server_->start();
+  }
+  void start() { start(options()); }
+
+  TlsConnection connect(TlsConnection::Options o = {}) {
+    if (o.ca_pem.empty()) o.ca_pem = ca_.cert_pem();
+    return TlsConnection(server_->port(), o);
+  }
+  HttpReply post(const std::string& path, const std::string& body,
+                 const std::string& content_type = "application/json") {
+    return connect().request("POST", path, body, content_type);
+  }
+  // The AdmissionReview answer to a fixture (optionally edited first).
+  nlohmann::json review(const std::string& path, nlohmann::json body) {
+    const HttpReply reply = post(path, body.dump());
+    EXPECT_EQ(reply.status, 200) << reply.body;
+    EXPECT_EQ(reply.headers.count("content-type") ? reply.headers.at("content-type") : "",
+              "application/json");
+    return nlohmann::json::parse(reply.body);
+  }
+  static nlohmann::json fixture(const std::string& name) {
+    return nlohmann::json::parse(read_fixture_file("admission/" + name));
+  }
+  std::string registry_text() const {
+    std::ifstream in(registry_path_);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  Registry registry() const { return parse_registry(registry_text(), "registry.yaml"); }
+  const RegistryEntry* entry_of(const Registry& r, const std::string& connector, std::uint32_t id) const {
+    for (const auto& e : r.entries) {
+      if (e.connector == connector && e.server_id == id) return &e;
+    }
+    return nullptr;
+  }
+
+  // GET on the plain-HTTP metrics port.
+  HttpReply metrics_get(const std::string& path) {
+    const int fd = tcp_connect(server_->metrics_port());
+    set_receive_timeout(fd, std::chrono::milliseconds(5000));
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string raw;
+    char buf[16384];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    HttpReply reply;
+    const auto head_end = raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) return reply;
+    reply.status = std::atoi(raw.substr(raw.find(' ') + 1, 3).c_str());
+    reply.body = raw.substr(head_end + 4);
+    return reply;
+  }
+
+  TestCa ca_;
+  fs::path dir_;
+  fs::path registry_path_;
+  fs::path cert_path_;
+  fs::path key_path_;
+  std::shared_ptr<CapturingSink> sink_;
+  std::unique_ptr<server::EventLog> log_;
+  std::unique_ptr<FileRegistryStore> store_;
+  std::unique_ptr<server::WebhookServer> server_;
+};
+
+}  // namespace cdcguard::testing_support
