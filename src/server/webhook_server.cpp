@@ -107,6 +107,13 @@ struct WebhookServer::Impl {
     // Without TCP_NODELAY every kept-alive response waits ~40 ms for the
     // client's delayed ACK (Nagle): 23 requests a second.
     server.set_tcp_nodelay(true);
+    // httplib's default sets SO_REUSEPORT, which lets a second cdc-guard bind
+    // the same port and silently take half the connections: reuse the address
+    // only (restart past TIME_WAIT), never share the port.
+    server.set_socket_options([](socket_t sock) {
+      const int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     server.set_keep_alive_max_count(options.keep_alive_max_requests);
     server.set_keep_alive_timeout(options.keep_alive_seconds);
     server.set_read_timeout(options.read_timeout);

@@ -89,6 +89,11 @@ class WebhookServerFixture : public testing::Test {
   }
   void start() { start(options()); }
 
+  TlsConnection::Options trusting() const {
+    TlsConnection::Options o;
+    o.ca_pem = ca_.cert_pem();
+    return o;
+  }
   TlsConnection connect(TlsConnection::Options o = {}) {
     if (o.ca_pem.empty()) o.ca_pem = ca_.cert_pem();
     return TlsConnection(server_->port(), o);

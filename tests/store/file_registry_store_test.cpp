@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +134,58 @@ TEST(FileRegistryStore, ConcurrentClaimsNeverShareAnId) {
     const std::string name = entry.path().filename().string();
     EXPECT_TRUE(name == "registry.yaml" || name == "registry.yaml.lock") << name;
   }
+}
+
+TEST(FileRegistryStore, SnapshotsAreSharedUntilTheFileChanges) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);
+  FileRegistryStore store(file.string());
+  const auto first = store.snapshot();
+  EXPECT_EQ(store.snapshot(), first) << "an unchanged file is not parsed again";
+  EXPECT_NE(first->index.live_entry_of("ecommerce/orders-cdc", kNow), nullptr);
+
+  // Another writer (a second replica, an editor) replaces the file.
+  std::string edited = kRegistry;
+  edited +=
+      "  - {connector: ecommerce/refunds-cdc, serverId: 184002, status: Active, owner: team-a, date: "
+      "2026-02-01}\n";
+  spit(dir.path() / "new.yaml", edited);
+  fs::rename(dir.path() / "new.yaml", file);
+  const auto second = store.snapshot();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(second->registry.entries.size(), 2u);
+  EXPECT_EQ(first->registry.entries.size(), 1u) << "a snapshot in use never changes";
+
+  // Our own write replaces the snapshot without a re-read.
+  store.update([](Registry& r) { return claim_next(r, "ecommerce/payments-cdc"); });
+  const auto third = store.snapshot();
+  EXPECT_EQ(third->registry.entries.size(), 3u);
+  EXPECT_EQ(third, store.snapshot());
+  auto in_file = parse_registry(slurp(file), "registry.yaml").entries;
+  auto cached = third->registry.entries;
+  const auto by_id = [](const RegistryEntry& a, const RegistryEntry& b) { return a.server_id < b.server_id; };
+  std::sort(in_file.begin(), in_file.end(), by_id);  // the file is written in canonical order
+  std::sort(cached.begin(), cached.end(), by_id);
+  EXPECT_TRUE(in_file == cached);
+}
+
+TEST(FileRegistryStore, ABrokenFileIsReportedUntilItIsRepaired) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, "rules:\n  range: {from: 5, to: 1}\n");
+  FileRegistryStore store(file.string());
+  for (int i = 0; i < 2; ++i) {
+    try {
+      store.snapshot();
+      ADD_FAILURE() << "a broken registry must not load";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("registry.yaml:2"), std::string::npos) << e.what();
+    }
+  }
+  spit(dir.path() / "new.yaml", kRegistry);
+  fs::rename(dir.path() / "new.yaml", file);
+  EXPECT_EQ(store.snapshot()->registry.entries.size(), 1u);
 }
 
 TEST(FileRegistryStore, ABrokenRegistryIsAnErrorAndStaysAsItWas) {

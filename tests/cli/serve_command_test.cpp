@@ -1,0 +1,267 @@
+// `cdc-guard serve` as a process: started from the built binary, called over
+// HTTPS, stopped with SIGTERM; and its start-up errors.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/fixtures.hpp"
+#include "support/test_pki.hpp"
+#include "support/tls_client.hpp"
+
+extern char** environ;
+
+namespace cdcguard::testing_support {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+// A running cdc-guard with stdout and stderr collected by a reader thread.
+class ServeProcess {
+ public:
+  explicit ServeProcess(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    std::vector<std::string> storage{CDCGUARD_BINARY};
+    storage.insert(storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    const int error = ::posix_spawn(&pid_, CDCGUARD_BINARY, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (error != 0) {
+      ::close(fds[0]);
+      throw std::runtime_error("posix_spawn failed");
+    }
+    reader_ = std::thread([this, fd = fds[0]] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n <= 0) continue;
+        std::lock_guard guard(mutex_);
+        output_.append(buf, static_cast<std::size_t>(n));
+      }
+      ::close(fd);
+    });
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      int status;
+      ::waitpid(pid_, &status, 0);
+    }
+    if (reader_.joinable()) reader_.join();
+  }
+
+  std::string output() {
+    std::lock_guard guard(mutex_);
+    return output_;
+  }
+  // The first match of `pattern` in the output, waiting up to `timeout`.
+  std::smatch wait_for(const std::regex& pattern, milliseconds timeout = milliseconds(10000)) {
+    const auto deadline = steady_clock::now() + timeout;
+    static std::string text;  // outlives the returned match
+    while (steady_clock::now() < deadline) {
+      text = output();
+      std::smatch m;
+      if (std::regex_search(text, m, pattern)) return m;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return {};
+  }
+  // The exit status after `sig` (none: wait for it to end), or -1 after `timeout`.
+  int stop(int sig, milliseconds timeout = milliseconds(10000)) {
+    if (sig) ::kill(pid_, sig);
+    const auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        if (reader_.joinable()) reader_.join();
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::thread reader_;
+  std::mutex mutex_;
+  std::string output_;
+};
+
+class ServeCommand : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string templ = (fs::temp_directory_path() / "cdcguard-serve-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    dir_ = templ;
+    write_text_file(dir_ / "registry.yaml", read_fixture_file("admission/registry.yaml"));
+    const PemPair pair = ca_.issue();
+    write_text_file(dir_ / "tls.crt", pair.cert);
+    write_text_file(dir_ / "tls.key", pair.key);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> serve_args(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args{"serve",
+                                  "--tls-cert",
+                                  (dir_ / "tls.crt").string(),
+                                  "--tls-key",
+                                  (dir_ / "tls.key").string(),
+                                  "--registry-file",
+                                  (dir_ / "registry.yaml").string(),
+                                  "--port",
+                                  "0",
+                                  "--metrics-port",
+                                  "0",
+                                  "--address",
+                                  "127.0.0.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  TestCa ca_;
+  fs::path dir_;
+};
+
+TEST_F(ServeCommand, ServesOverHttpsLogsEachAdmissionAndExitsZeroOnSigterm) {
+  ServeProcess serve(serve_args({"--log-format", "json"}));
+  const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+))"));
+  ASSERT_FALSE(m.empty()) << serve.output();
+  const int port = std::stoi(m[1].str());
+  TlsConnection::Options o;
+  o.ca_pem = ca_.cert_pem();
+  auto c = std::make_unique<TlsConnection>(port, o);
+  const HttpReply r = c->request("POST", "/validate", read_fixture_file("admission/create-duplicate-id.json"),
+                                 "application/json");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["response"]["allowed"], false);
+  ASSERT_FALSE(serve.wait_for(std::regex(R"("msg":"admission")")).empty()) << serve.output();
+  // An idle kept-alive connection would hold the stop for up to the keep-alive
+  // timeout (5 s; httplib waits it out): the API server closes its own too.
+  c.reset();
+
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.output();
+  const std::string out = serve.output();
+  EXPECT_NE(out.find(R"("msg":"stopped")"), std::string::npos) << out;
+  std::size_t admissions = 0;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);  // every line is JSON
+    if (j["msg"] != "admission") continue;
+    ++admissions;
+    EXPECT_EQ(j["uid"], "0d3f6c2e-1a1b-4c1d-8e1f-000000000002");
+    EXPECT_EQ(j["verdict"], "denied");
+    EXPECT_EQ(j["rules"], "server-id-duplicate");
+    EXPECT_TRUE(j.contains("latency_us"));
+  }
+  EXPECT_EQ(admissions, 1u);
+}
+
+TEST_F(ServeCommand, SigintAlsoStopsCleanlyWithTextLogs) {
+  ServeProcess serve(serve_args());
+  ASSERT_FALSE(serve.wait_for(std::regex(R"(info serving port=\d+)")).empty()) << serve.output();
+  EXPECT_EQ(serve.stop(SIGINT), 0) << serve.output();
+  EXPECT_NE(serve.output().find("info stopped"), std::string::npos) << serve.output();
+}
+
+struct StartError {
+  std::string name;
+  std::vector<std::string> args;
+  std::string message;
+};
+void PrintTo(const StartError& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ServeStartErrors : public ServeCommand, public testing::WithParamInterface<StartError> {};
+
+TEST_P(ServeStartErrors, ExitTwoWithAClearMessage) {
+  const auto& c = GetParam();
+  std::vector<std::string> args;
+  for (std::string a : c.args) {
+    if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.string());
+    args.push_back(a);
+  }
+  write_text_file(dir_ / "broken.yaml", "rules:\n  range: {from: 5, to: 1}\n");
+  write_text_file(dir_ / "not-a-cert.pem", "hello\n");
+  write_text_file(dir_ / "other.key", ca_.issue().key);
+  ServeProcess serve(args);
+  EXPECT_EQ(serve.stop(0), 2) << serve.output();
+  EXPECT_NE(serve.output().find(c.message), std::string::npos) << serve.output();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Serve, ServeStartErrors,
+    testing::Values(
+        StartError{"no-cert",
+                   {"serve", "--tls-key", "{dir}/tls.key", "--registry-file", "{dir}/registry.yaml"},
+                   "--tls-cert is required"},
+        StartError{"no-registry",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key"},
+                   "--registry-file is required"},
+        StartError{"bad-port",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/registry.yaml", "--port", "99999"},
+                   "--port must be an integer in 0..65535"},
+        StartError{"bad-log-format",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/registry.yaml", "--log-format", "xml"},
+                   "--log-format must be text or json"},
+        StartError{"missing-registry",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/nope.yaml", "--port", "0", "--metrics-port", "-1"},
+                   "nope.yaml"},
+        StartError{"broken-registry",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/broken.yaml", "--port", "0", "--metrics-port", "-1"},
+                   "broken.yaml:2"},
+        StartError{"not-a-certificate",
+                   {"serve", "--tls-cert", "{dir}/not-a-cert.pem", "--tls-key", "{dir}/tls.key",
+                    "--registry-file", "{dir}/registry.yaml", "--port", "0", "--metrics-port", "-1"},
+                   "no certificate in"},
+        StartError{"key-does-not-match",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/other.key", "--registry-file",
+                    "{dir}/registry.yaml", "--port", "0", "--metrics-port", "-1"},
+                   "does not match the certificate"}),
+    ScenarioName());
+
+TEST_F(ServeCommand, APortInUseIsReported) {
+  ServeProcess first(serve_args());
+  const auto m = first.wait_for(std::regex(R"(serving port=(\d+))"));
+  ASSERT_FALSE(m.empty()) << first.output();
+  const std::string port = m[1].str();
+  ServeProcess second({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
+                       (dir_ / "tls.key").string(), "--registry-file", (dir_ / "registry.yaml").string(),
+                       "--address", "127.0.0.1", "--port", port, "--metrics-port", "-1"});
+  EXPECT_EQ(second.stop(0), 2) << second.output();
+  EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:" + port), std::string::npos) << second.output();
+  EXPECT_EQ(first.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace cdcguard::testing_support
