@@ -84,4 +84,25 @@ class FileRegistryStore : public RegistryStore {
   FileIdentity cached_identity_;
 };
 
+// The registry in memory: for tests and fuzzing, and the shape a cache takes.
+class MemoryRegistryStore : public RegistryStore {
+ public:
+  explicit MemoryRegistryStore(Registry registry)
+      : current_(std::make_shared<const RegistrySnapshot>(std::move(registry))) {}
+  std::shared_ptr<const RegistrySnapshot> snapshot() override {
+    std::lock_guard guard(mutex_);
+    return current_;
+  }
+  Registry update(const std::function<bool(Registry&)>& change) override {
+    std::lock_guard guard(mutex_);
+    Registry registry = current_->registry;
+    if (change(registry)) current_ = std::make_shared<const RegistrySnapshot>(registry);
+    return registry;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::shared_ptr<const RegistrySnapshot> current_;
+};
+
 }  // namespace cdcguard
