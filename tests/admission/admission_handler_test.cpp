@@ -6,6 +6,7 @@
 
 #include "cdcguard/admission_handler.hpp"
 #include "cdcguard/registry_parser.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cdcguard::admission {
 namespace {
@@ -28,15 +29,11 @@ entries:
 class AdmissionHandlerTest : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "cdcguard-handler-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
     file_ = dir_ / "registry.yaml";
     std::ofstream(file_) << kRegistry;
     store_ = std::make_unique<FileRegistryStore>(file_.string());
     handler_ = std::make_unique<AdmissionHandler>(*store_, [] { return kNow; });
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   std::string file_text() const {
     std::ifstream in(file_);
@@ -70,7 +67,7 @@ class AdmissionHandlerTest : public testing::Test {
     return r;
   }
 
-  fs::path dir_;
+  testing_support::TempDir dir_{"cdcguard-handler"};
   fs::path file_;
   std::unique_ptr<FileRegistryStore> store_;
   std::unique_ptr<AdmissionHandler> handler_;

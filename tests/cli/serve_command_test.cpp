@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fixtures.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 #include "support/tls_client.hpp"
 
@@ -116,16 +117,11 @@ class ServeProcess {
 class ServeCommand : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "cdcguard-serve-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
     write_text_file(dir_ / "registry.yaml", read_fixture_file("admission/registry.yaml"));
     const PemPair pair = ca_.issue();
     write_text_file(dir_ / "tls.crt", pair.cert);
     write_text_file(dir_ / "tls.key", pair.key);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::vector<std::string> serve_args(std::vector<std::string> extra = {}) const {
     std::vector<std::string> args{"serve",
                                   "--tls-cert",
@@ -145,7 +141,7 @@ class ServeCommand : public testing::Test {
   }
 
   TestCa ca_;
-  fs::path dir_;
+  TempDir dir_{"cdcguard-serve"};
 };
 
 TEST_F(ServeCommand, ServesOverHttpsLogsEachAdmissionAndExitsZeroOnSigterm) {
@@ -204,7 +200,7 @@ TEST_P(ServeStartErrors, ExitTwoWithAClearMessage) {
   const auto& c = GetParam();
   std::vector<std::string> args;
   for (std::string a : c.args) {
-    if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.string());
+    if (const auto at = a.find("{dir}"); at != std::string::npos) a.replace(at, 5, dir_.path().string());
     args.push_back(a);
   }
   write_text_file(dir_ / "broken.yaml", "rules:\n  range: {from: 5, to: 1}\n");

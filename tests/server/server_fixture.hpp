@@ -14,6 +14,7 @@
 #include "cdcguard/registry_store.hpp"
 #include "cdcguard/webhook_server.hpp"
 #include "support/fixtures.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 #include "support/tls_client.hpp"
 
@@ -51,9 +52,6 @@ inline const TimePoint kServerNow = *parse_timestamp("2026-11-25T10:00:00Z");
 class WebhookServerFixture : public testing::Test {
  protected:
   void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "cdcguard-server-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
     registry_path_ = dir_ / "registry.yaml";
     cert_path_ = dir_ / "tls.crt";
     key_path_ = dir_ / "tls.key";
@@ -68,7 +66,6 @@ class WebhookServerFixture : public testing::Test {
   void TearDown() override {
     if (server_) server_->stop();
     server_.reset();
-    fs::remove_all(dir_);
   }
 
   server::ServerOptions options() const {
@@ -147,7 +144,7 @@ class WebhookServerFixture : public testing::Test {
   }
 
   TestCa ca_;
-  fs::path dir_;
+  TempDir dir_{"cdcguard-server"};
   fs::path registry_path_;
   fs::path cert_path_;
   fs::path key_path_;

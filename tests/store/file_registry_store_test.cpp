@@ -14,6 +14,7 @@
 #include "cdcguard/registry_parser.hpp"
 #include "cdcguard/registry_store.hpp"
 #include "cdcguard/server_id_allocator.hpp"
+#include "support/temp_dir.hpp"
 
 namespace cdcguard {
 namespace {
@@ -22,19 +23,7 @@ namespace fs = std::filesystem;
 
 const TimePoint kNow = *parse_timestamp("2026-11-25T00:00:00Z");
 
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = (fs::temp_directory_path() / "cdcguard-store-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = templ;
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing_support::TempDir;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
