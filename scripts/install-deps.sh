@@ -8,10 +8,10 @@ packages=(
   libcpp-httplib-dev libssl-dev openssl
   nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  clang-format
+  clang-format clang libclang-rt-14-dev
 )
 if [ "${CDCGUARD_BENCH_DEPS:-0}" = 1 ]; then
-  packages+=(hyperfine time)
+  packages+=(hyperfine time wrk curl)
 fi
 
 missing=()
