@@ -23,7 +23,8 @@
 # so both share the CPUs with the client, alike.
 #
 # Reproduce:  ./bench/webhook.sh
-#   BUILD_DIR=build-bench BUILD_TYPE=Release ./bench/webhook.sh   (recommended)
+#   BUILD_DIR=build-webhook ROUNDS=3 MAX_OTHER_CPU=15 ./bench/webhook.sh   (recorded figures:
+#   a Release build of its own, median of 3 back-to-back rounds, on a quiet machine)
 # Needs: wrk (apt-get install -y wrk), curl, openssl, python3, g++ and
 # libcpp-httplib-dev (pkg-config cpp-httplib), and the usual cdc-guard build tools.
 #
@@ -35,7 +36,9 @@
 #                 when the directory is configured for the first time)
 #   CDCGUARD_BIN  the cdc-guard binary to run (overrides BUILD_DIR; never built)
 #   CONNECTIONS   connection counts (default "1 8"); wrk threads: 1 for 1 connection, else 2
-#   ROUNDS        repeat every measurement this many times and report the median (default 1)
+#   ROUNDS        repeat every measurement this many times and report the median (default 1);
+#                 rounds alternate which server goes first, and the ratios of each round's
+#                 back-to-back pair are listed too
 #   SERVERS       "constant cdc-guard" (default), or one of them alone
 #   CONNECTORS    registry size (default 10000)
 #   LOG_LEVEL     cdc-guard --log-level (default warn: no line per admission)
@@ -183,7 +186,7 @@ $(tail -n 20 "$4")"
 }
 
 if want_server cdc-guard; then
-  "$BIN" serve --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --port "$guard_port" \
+  "$BIN" serve --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --address 127.0.0.1 --port "$guard_port" \
     --metrics-port "$metrics_port" --registry-file "$registry" --log-level "$LOG_LEVEL" \
     >"$tmp/cdc-guard.log" 2>&1 &
   guard_pid=$!
@@ -249,24 +252,50 @@ wait_quiet() {
   done
 }
 
+server_state() { # SERVER: alive or how it ended, and the end of its log
+  local pid log rc
+  pid=$(pid_of "$1")
+  if [ "$1" = cdc-guard ]; then log=$tmp/cdc-guard.log; else log=$tmp/constant.log; fi
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "server still running"
+  else
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    echo "server exited with status $rc; its log ends: $(tail -n 5 "$log")"
+  fi
+}
+
 measure() { # SERVER CONNECTIONS ROUND
   local s=$1 c=$2 r=$3 t=2 pid url out line
   [ "$c" -gt 1 ] || t=1
   pid=$(pid_of "$s")
   url=$(url_of "$s")
   wait_quiet
-  WEBHOOK_BODY=$body wrk -t"$t" -c"$c" -d"$WARMUP" -s "$bench_dir/webhook_validate.lua" "$url" >/dev/null 2>&1 ||
-    die "wrk warm-up against $s failed"
+  # A failed wrk run (seen once, not reproduced) is retried once if the server is still up.
+  if ! out=$(WEBHOOK_BODY=$body wrk -t"$t" -c"$c" -d"$WARMUP" -s "$bench_dir/webhook_validate.lua" "$url" 2>&1); then
+    kill -0 "$pid" 2>/dev/null || die "wrk warm-up against $s failed ($(server_state "$s")): $out"
+    echo "  (wrk warm-up against $s, $c connection(s) failed; retrying: $(tail -n 2 <<<"$out" | tr '\n' ' '))"
+    out=$(WEBHOOK_BODY=$body wrk -t"$t" -c"$c" -d"$WARMUP" -s "$bench_dir/webhook_validate.lua" "$url" 2>&1) ||
+      die "wrk warm-up against $s failed twice ($(server_state "$s")): $out"
+  fi
   local cpu0 cpu1 busy0 busy1 t0 t1
   cpu0=$(cpu_ticks "$pid")
   busy0=$(busy_ticks)
   t0=$(date +%s%N)
-  out=$(WEBHOOK_BODY=$body "${wrk_timed[@]}" wrk -t"$t" -c"$c" -d"$DURATION" --latency \
-    -s "$bench_dir/webhook_validate.lua" "$url" 2>&1) || die "wrk against $s failed: $out"
+  if ! out=$(WEBHOOK_BODY=$body "${wrk_timed[@]}" wrk -t"$t" -c"$c" -d"$DURATION" --latency \
+    -s "$bench_dir/webhook_validate.lua" "$url" 2>&1); then
+    kill -0 "$pid" 2>/dev/null || die "wrk against $s failed ($(server_state "$s")): $out"
+    echo "  (wrk against $s, $c connection(s) failed; retrying: $(tail -n 2 <<<"$out" | tr '\n' ' '))"
+    cpu0=$(cpu_ticks "$pid")
+    busy0=$(busy_ticks)
+    t0=$(date +%s%N)
+    out=$(WEBHOOK_BODY=$body "${wrk_timed[@]}" wrk -t"$t" -c"$c" -d"$DURATION" --latency \
+      -s "$bench_dir/webhook_validate.lua" "$url" 2>&1) || die "wrk against $s failed twice ($(server_state "$s")): $out"
+  fi
   t1=$(date +%s%N)
   busy1=$(busy_ticks)
   cpu1=$(cpu_ticks "$pid")
-  kill -0 "$pid" 2>/dev/null || die "$s died under load"
+  kill -0 "$pid" 2>/dev/null || die "$s died under load ($(server_state "$s"))"
   { echo "### $s, $c connection(s), round $r"; echo "$out"; echo; } >>"$raw"
   line=$(printf '%s\n' "$out" | grep '^WRKSTATS ') || die "no WRKSTATS line from wrk: $out"
   local requests rps p50 p99 errs wrk_cpu other k=$s:$c
@@ -349,21 +378,26 @@ results=$out_dir/results.md
   done
 } >"$results"
 
+per_round() { # "a1 a2 ..." "b1 b2 ...": a1/b1 a2/b2 ... (each round's back-to-back pair)
+  awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); s = "";
+    for (i = 1; i <= n; i++) s = s (i > 1 ? " " : "") (y[i] ? sprintf("%.2f", x[i] / y[i]) : "?"); print s}'
+}
 verdict() { if awk -v a="$1" -v b="$2" "BEGIN {exit !(a $3 b)}"; then echo PASS; else echo FAIL; fi; }
 if want_server cdc-guard && want_server constant; then
   {
     echo
-    echo "| connections | req/s ratio (target >= $MIN_RPS_RATIO) | p99 ratio (target <= $MAX_P99_RATIO) | cdc-guard peak RSS (target <= 48 MiB) |"
-    echo "|---:|---|---|---|"
+    echo "| connections | req/s ratio (target >= $MIN_RPS_RATIO) | p99 ratio (target <= $MAX_P99_RATIO) | cdc-guard peak RSS (target <= 48 MiB) | req/s, p99 ratios per round |"
+    echo "|---:|---|---|---|---|"
     for c in $CONNECTIONS; do
       g=cdc-guard:$c
       k=constant:$c
       rr=$(awk -v a="$(median "${res_rps[$g]}")" -v b="$(median "${res_rps[$k]}")" 'BEGIN {printf "%.2f", b ? a / b : 0}')
       pr=$(awk -v a="$(median "${res_p99[$g]}")" -v b="$(median "${res_p99[$k]}")" 'BEGIN {printf "%.2f", b ? a / b : 0}')
-      printf '| %s | %s %s | %s %s | %s %s |\n' "$c" \
+      printf '| %s | %s %s | %s %s | %s %s | %s |\n' "$c" \
         "$rr" "$(verdict "$rr" "$MIN_RPS_RATIO" '>=')" \
         "$pr" "$(verdict "$pr" "$MAX_P99_RATIO" '<=')" \
-        "$(fmt_mib "${res_hwm[$g]}")" "$(verdict "${res_hwm[$g]}" "$MAX_RSS_KB" '<=')"
+        "$(fmt_mib "${res_hwm[$g]}")" "$(verdict "${res_hwm[$g]}" "$MAX_RSS_KB" '<=')" \
+        "$(per_round "${res_rps[$g]}" "${res_rps[$k]}"); $(per_round "${res_p99[$g]}" "${res_p99[$k]}")"
     done
   } >>"$results"
 elif want_server cdc-guard; then

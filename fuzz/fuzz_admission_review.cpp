@@ -1,12 +1,14 @@
 // Any bytes as a /validate and /mutate body: parse_review must answer every
-// input with a Request or a ParseError, and the handler must answer every
-// Request with an AdmissionReview that serialises, echoes the uid and never
-// lets a duplicate of a registered id through.
+// input with a Request or a ParseError, exactly as the nlohmann reference does, and the handler must answer
+// every Request with an AdmissionReview that serialises, echoes the uid and never lets a duplicate of a
+// registered id through.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cdcguard/admission_handler.hpp"
 #include "cdcguard/registry_parser.hpp"
@@ -32,10 +34,57 @@ void check(const cdcguard::admission::Request& request, const cdcguard::admissio
 
 }  // namespace
 
+std::string tree_text(const cdcguard::YamlNode& n) {
+  using Kind = cdcguard::YamlNode::Kind;
+  switch (n.kind()) {
+    case Kind::Null:
+      return "~";
+    case Kind::Scalar:
+      return (n.quoted() ? "\"" : "'") + n.scalar() + "'";
+    case Kind::Sequence: {
+      std::string out = "[";
+      for (const auto& item : n.items()) out += tree_text(item) + ",";
+      return out + "]";
+    }
+    case Kind::Map: {
+      std::vector<std::string> entries;  // key order carries no meaning (lookups are by key)
+      for (const auto& [k, v] : n.entries()) entries.push_back(k + ":" + tree_text(v));
+      std::sort(entries.begin(), entries.end());
+      std::string out = "{";
+      for (const auto& e : entries) out += e + ",";
+      return out + "}";
+    }
+  }
+  return "?";
+}
+
+// The fast parser (simdjson) and the reference (nlohmann) must agree on every body.
+void check_same(
+    const std::variant<cdcguard::admission::Request, cdcguard::admission::ParseError>& fast,
+    const std::variant<cdcguard::admission::Request, cdcguard::admission::ParseError>& reference) {
+  using namespace cdcguard::admission;
+  if (fast.index() != reference.index()) std::abort();
+  if (const auto* a = std::get_if<ParseError>(&fast)) {
+    const auto& b = std::get<ParseError>(reference);
+    if (a->http_status != b.http_status || a->message != b.message || a->uid != b.uid) std::abort();
+    return;
+  }
+  const auto& a = std::get<Request>(fast);
+  const auto& b = std::get<Request>(reference);
+  const auto text = [](const cdcguard::YamlNode& n) { return tree_text(n); };
+  if (a.uid != b.uid || a.kind.group != b.kind.group || a.kind.version != b.kind.version ||
+      a.kind.kind != b.kind.kind || a.operation != b.operation || a.namespace_name != b.namespace_name ||
+      a.name != b.name || a.dry_run != b.dry_run || a.username != b.username ||
+      text(a.object) != text(b.object) || text(a.old_object) != text(b.old_object)) {
+    std::abort();
+  }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace cdcguard;
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   auto parsed = admission::parse_review(body);
+  check_same(parsed, admission::parse_review_reference(body));
   const auto* request = std::get_if<admission::Request>(&parsed);
   if (!request) {
     if (std::get<admission::ParseError>(parsed).message.empty()) std::abort();

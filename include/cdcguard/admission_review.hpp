@@ -29,8 +29,10 @@ struct Request {
   std::string name;
   bool dry_run = false;
   std::string username;
-  nlohmann::json object;      // null when absent (DELETE)
-  nlohmann::json old_object;  // null when absent (CREATE)
+  // The objects as the model reads them (yaml_from_json's tree: every scalar is
+  // text); a null node when absent (oldObject on CREATE, object on DELETE).
+  YamlNode object = YamlNode::make_null(0);
+  YamlNode old_object = YamlNode::make_null(0);
 };
 
 // Why a body is not a usable AdmissionReview. `uid` is set when the envelope was
@@ -44,7 +46,13 @@ struct ParseError {
 // Bodies nested deeper than this are refused before parsing (Kubernetes objects
 // nest a dozen levels; converting a parsed document recurses).
 inline constexpr std::size_t kMaxNestingDepth = 128;
+//
+// `object` and `oldObject` come without `status`, `metadata.managedFields`
+// and `metadata.annotations`: no rule reads them, and they can be most of a body.
 std::variant<Request, ParseError> parse_review(std::string_view body);
+// The same with nlohmann::json alone: what parse_review falls back to for
+// anything its fast parser refuses, and what the fuzzer compares it with.
+std::variant<Request, ParseError> parse_review_reference(std::string_view body);
 
 struct Response {
   std::string uid;
@@ -62,6 +70,9 @@ struct Response {
 // the patch is base64-encoded with patchType JSONPatch. Warnings longer than
 // kMaxWarningLength are cut (the API server truncates them anyway).
 nlohmann::json to_review(const Response& response);
+// to_review(response) as JSON text, byte for byte; the common answer (allowed,
+// no warnings, no patch) is written without building a document.
+std::string to_review_text(const Response& response);
 inline constexpr std::size_t kMaxWarningLength = 120;
 
 // The object as the model's parsers read it: every scalar becomes text (Strimzi
@@ -74,7 +85,7 @@ std::string json_pointer_escape(std::string_view key);
 // The JSONPatch that sets spec.config.database.server.id to `server_id` (as a
 // string) and, when given, a missing schema history topic. Adds /spec and
 // /spec/config first when they are absent; touches nothing else.
-nlohmann::json server_id_patch(const nlohmann::json& object, std::uint32_t server_id,
+nlohmann::json server_id_patch(const YamlNode& object, std::uint32_t server_id,
                                const std::optional<std::string>& history_topic);
 
 std::string base64_encode(std::string_view bytes);

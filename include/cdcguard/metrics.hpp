@@ -1,12 +1,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <vector>
 
 #include "cdcguard/registry_store.hpp"
@@ -38,19 +38,24 @@ class Metrics {
   std::string render(const RegistrySnapshot* registry, TimePoint now, const Tls& tls) const;
 
  private:
+  // Lock-free on the request path: every admission touches only atomics.
+  static constexpr std::size_t kEndpoints = 2;  // validate, mutate
+  static constexpr std::size_t kVerdicts = 4;   // allowed, denied, patched, invalid
+  static constexpr std::size_t kMaxRules = 32;
+  using Counter = std::atomic<std::uint64_t>;
   struct Histogram {
-    std::array<std::uint64_t, kLatencyBuckets.size()> buckets{};
-    std::uint64_t count = 0;
-    double sum = 0;
+    std::array<Counter, kLatencyBuckets.size() + 1> buckets{};  // not cumulative; the last is +Inf
+    Counter count{0};
+    Counter sum_ns{0};
   };
-  mutable std::mutex mutex_;
-  std::map<std::tuple<std::string, std::string>, std::uint64_t> admissions_;  // endpoint, verdict
-  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t>
-      violations_;                            // endpoint, rule, action
-  std::map<std::string, Histogram> latency_;  // endpoint
+  std::array<std::array<Counter, kVerdicts>, kEndpoints> admissions_{};
+  std::array<std::array<std::array<Counter, 2>, kMaxRules>, kEndpoints>
+      violations_{};  // [endpoint][rule][deny, warn]
+  std::array<Histogram, kEndpoints> latency_{};
+  Counter certificate_reloads_{0};
+  Counter certificate_reload_errors_{0};
+  mutable std::mutex errors_mutex_;  // errors are rare: a map is fine
   std::map<int, std::uint64_t> http_errors_;
-  std::uint64_t certificate_reloads_ = 0;
-  std::uint64_t certificate_reload_errors_ = 0;
 };
 
 // Ids of `range` that the registry leaves free (no live entry, reservation or

@@ -2,9 +2,11 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 
@@ -55,10 +57,14 @@ class RegistryStore {
 //
 // The parsed file is cached and re-read only when the file changes (another
 // process, an editor): its device, inode, size and change times are compared
-// on every snapshot(), which costs one stat().
+// when inotify reports any change in its directory (on every snapshot() when
+// inotify is not available).
 class FileRegistryStore : public RegistryStore {
  public:
   explicit FileRegistryStore(std::string path);
+  ~FileRegistryStore() override;
+  FileRegistryStore(const FileRegistryStore&) = delete;
+  FileRegistryStore& operator=(const FileRegistryStore&) = delete;
   std::shared_ptr<const RegistrySnapshot> snapshot() override;
   Registry update(const std::function<bool(Registry&)>& change) override;
   const std::string& path() const { return path_; }
@@ -74,14 +80,18 @@ class FileRegistryStore : public RegistryStore {
 
  private:
   std::shared_ptr<const RegistrySnapshot> load_if_changed();
+  void start_watch();
+  bool directory_changed();
   void write_file(const Registry& registry);
 
   std::string path_;
-  std::mutex write_mutex_;  // one update at a time in this process (flock across processes)
-  std::mutex cache_mutex_;  // guards the two fields below
+  std::mutex write_mutex_;         // one update at a time in this process (flock across processes)
+  std::shared_mutex cache_mutex_;  // guards the fields below
   std::shared_ptr<const RegistrySnapshot> cached_;  // null when the file did not parse
   std::string cached_error_;                        // why, for that same file
   FileIdentity cached_identity_;
+  int inotify_fd_ = -1;
+  std::atomic<bool> maybe_changed_{true};
 };
 
 // The registry in memory: for tests and fuzzing, and the shape a cache takes.

@@ -28,10 +28,9 @@ bool is_connector(const Request& r) {
   return r.kind.group == "kafka.strimzi.io" && r.kind.kind == "KafkaConnector";
 }
 
-std::optional<ConnectorFacts> facts_of(const nlohmann::json& object, const Request& r, std::string& error) {
+std::optional<ConnectorFacts> facts_of(const YamlNode& object, const Request& r, std::string& error) {
   std::vector<ManifestError> errors;
-  YamlNode node = yaml_from_json(object);
-  auto facts = connector_from_object(node, {}, r.namespace_name, errors);
+  auto facts = connector_from_object(object, {}, r.namespace_name, errors);
   if (!facts) {
     error = errors.empty() ? "the KafkaConnector cannot be read" : errors.front().message;
     return std::nullopt;
@@ -142,7 +141,7 @@ Response AdmissionHandler::validate(const Request& r) {
   const TimePoint now = clock_();
   try {
     const auto snapshot = store_.snapshot();
-    if (r.operation == "UPDATE" && r.old_object.is_object()) {
+    if (r.operation == "UPDATE" && r.old_object.is_map()) {
       std::string old_error;
       const auto before = facts_of(r.old_object, r, old_error);
       if (before && same_rule_facts(*before, *subject)) {

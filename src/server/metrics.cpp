@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cdcguard/connector_index.hpp"
+#include "cdcguard/rule_ids.hpp"
 #include "cdcguard/server_id_allocator.hpp"
 #include "cdcguard/version.hpp"
 
@@ -39,29 +40,58 @@ void header(std::ostringstream& out, const char* name, const char* type, const c
 
 }  // namespace
 
+namespace {
+
+constexpr std::array<std::string_view, 2> kEndpointNames = {"validate", "mutate"};
+constexpr std::array<std::string_view, 4> kVerdictNames = {"allowed", "denied", "patched", "invalid"};
+
+template <std::size_t N>
+std::size_t index_of(const std::array<std::string_view, N>& names, std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return i;
+  }
+  return N;
+}
+
+std::size_t rule_index(std::string_view rule_id) {
+  const auto ids = rule::all();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == rule_id) return i;
+  }
+  return ids.size();
+}
+
+}  // namespace
+
 void Metrics::observe_admission(std::string_view endpoint, std::string_view verdict,
                                 const std::vector<std::string>& denied_by,
                                 const std::vector<std::string>& warned_by, double seconds) {
-  std::lock_guard guard(mutex_);
-  ++admissions_[{std::string(endpoint), std::string(verdict)}];
-  for (const auto& rule : denied_by) ++violations_[{std::string(endpoint), rule, "deny"}];
-  for (const auto& rule : warned_by) ++violations_[{std::string(endpoint), rule, "warn"}];
-  Histogram& h = latency_[std::string(endpoint)];
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    if (seconds <= kLatencyBuckets[i]) ++h.buckets[i];
+  const std::size_t e = index_of(kEndpointNames, endpoint);
+  const std::size_t v = index_of(kVerdictNames, verdict);
+  if (e >= kEndpoints || v >= kVerdicts) return;
+  admissions_[e][v].fetch_add(1, std::memory_order_relaxed);
+  for (int action = 0; action < 2; ++action) {
+    for (const auto& rule : action == 0 ? denied_by : warned_by) {
+      const std::size_t r = rule_index(rule);
+      if (r < kMaxRules)
+        violations_[e][r][static_cast<std::size_t>(action)].fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  ++h.count;
-  h.sum += seconds;
+  Histogram& h = latency_[e];
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  h.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
+  h.count.fetch_add(1, std::memory_order_relaxed);
+  h.sum_ns.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
 void Metrics::count_http_error(int status) {
-  std::lock_guard guard(mutex_);
+  std::lock_guard guard(errors_mutex_);
   ++http_errors_[status];
 }
 
 void Metrics::count_certificate_reload(bool ok) {
-  std::lock_guard guard(mutex_);
-  ++(ok ? certificate_reloads_ : certificate_reload_errors_);
+  (ok ? certificate_reloads_ : certificate_reload_errors_).fetch_add(1, std::memory_order_relaxed);
 }
 
 std::uint64_t free_ids(const RegistryIndex& index, const IdRange& range, TimePoint now) {
@@ -76,45 +106,58 @@ std::uint64_t free_ids(const RegistryIndex& index, const IdRange& range, TimePoi
 
 std::string Metrics::render(const RegistrySnapshot* registry, TimePoint now, const Tls& tls) const {
   std::ostringstream out;
-  {
-    std::lock_guard guard(mutex_);
-    header(out, "cdcguard_admission_requests_total", "counter",
-           "AdmissionReviews answered, by endpoint and verdict (allowed, denied, patched, invalid).");
-    for (const auto& [key, n] : admissions_) {
-      out << "cdcguard_admission_requests_total{endpoint=\"" << label(std::get<0>(key)) << "\",verdict=\""
-          << label(std::get<1>(key)) << "\"} " << n << '\n';
+  header(out, "cdcguard_admission_requests_total", "counter",
+         "AdmissionReviews answered, by endpoint and verdict (allowed, denied, patched, invalid).");
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    for (std::size_t v = 0; v < kVerdicts; ++v) {
+      out << "cdcguard_admission_requests_total{endpoint=\"" << kEndpointNames[e] << "\",verdict=\""
+          << kVerdictNames[v] << "\"} " << admissions_[e][v].load() << '\n';
     }
-    header(out, "cdcguard_admission_violations_total", "counter",
-           "Rule violations in answered AdmissionReviews, by endpoint, rule and action (deny, warn).");
-    for (const auto& [key, n] : violations_) {
-      out << "cdcguard_admission_violations_total{endpoint=\"" << label(std::get<0>(key)) << "\",rule=\""
-          << label(std::get<1>(key)) << "\",action=\"" << label(std::get<2>(key)) << "\"} " << n << '\n';
-    }
-    header(out, "cdcguard_admission_duration_seconds", "histogram",
-           "Time from a request's arrival to its answer, by endpoint.");
-    for (const auto& [endpoint, h] : latency_) {
-      const std::string ep = label(endpoint);
-      for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-        out << "cdcguard_admission_duration_seconds_bucket{endpoint=\"" << ep << "\",le=\""
-            << number(kLatencyBuckets[i]) << "\"} " << h.buckets[i] << '\n';
-      }
-      out << "cdcguard_admission_duration_seconds_bucket{endpoint=\"" << ep << "\",le=\"+Inf\"} " << h.count
-          << '\n';
-      out << "cdcguard_admission_duration_seconds_sum{endpoint=\"" << ep << "\"} " << number(h.sum) << '\n';
-      out << "cdcguard_admission_duration_seconds_count{endpoint=\"" << ep << "\"} " << h.count << '\n';
-    }
-    header(out, "cdcguard_http_errors_total", "counter",
-           "Requests refused before they became an admission, by HTTP status.");
-    for (const auto& [status, n] : http_errors_) {
-      out << "cdcguard_http_errors_total{code=\"" << status << "\"} " << n << '\n';
-    }
-    header(out, "cdcguard_tls_certificate_reloads_total", "counter",
-           "Serving certificates reloaded after their files changed.");
-    out << "cdcguard_tls_certificate_reloads_total " << certificate_reloads_ << '\n';
-    header(out, "cdcguard_tls_certificate_reload_errors_total", "counter",
-           "Changed certificate files that could not be loaded (the previous certificate stays in use).");
-    out << "cdcguard_tls_certificate_reload_errors_total " << certificate_reload_errors_ << '\n';
   }
+  header(out, "cdcguard_admission_violations_total", "counter",
+         "Rule violations in answered AdmissionReviews, by endpoint, rule and action (deny, warn).");
+  const auto ids = rule::all();
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    for (std::size_t r = 0; r < ids.size() && r < kMaxRules; ++r) {
+      for (std::size_t a = 0; a < 2; ++a) {
+        const std::uint64_t n = violations_[e][r][a].load();
+        if (n == 0) continue;  // one series per rule that has fired
+        out << "cdcguard_admission_violations_total{endpoint=\"" << kEndpointNames[e] << "\",rule=\""
+            << ids[r] << "\",action=\"" << (a == 0 ? "deny" : "warn") << "\"} " << n << '\n';
+      }
+    }
+  }
+  header(out, "cdcguard_admission_duration_seconds", "histogram",
+         "Time from a request's arrival to its answer, by endpoint.");
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    const Histogram& h = latency_[e];
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      cumulative += h.buckets[i].load();
+      out << "cdcguard_admission_duration_seconds_bucket{endpoint=\"" << kEndpointNames[e] << "\",le=\""
+          << number(kLatencyBuckets[i]) << "\"} " << cumulative << '\n';
+    }
+    cumulative += h.buckets[kLatencyBuckets.size()].load();
+    out << "cdcguard_admission_duration_seconds_bucket{endpoint=\"" << kEndpointNames[e] << "\",le=\"+Inf\"} "
+        << cumulative << '\n';
+    out << "cdcguard_admission_duration_seconds_sum{endpoint=\"" << kEndpointNames[e] << "\"} "
+        << number(static_cast<double>(h.sum_ns.load()) / 1e9) << '\n';
+    out << "cdcguard_admission_duration_seconds_count{endpoint=\"" << kEndpointNames[e] << "\"} "
+        << cumulative << '\n';
+  }
+  header(out, "cdcguard_http_errors_total", "counter",
+         "Requests refused before they became an admission, by HTTP status.");
+  {
+    std::lock_guard guard(errors_mutex_);
+    for (const auto& [status, n] : http_errors_)
+      out << "cdcguard_http_errors_total{code=\"" << status << "\"} " << n << '\n';
+  }
+  header(out, "cdcguard_tls_certificate_reloads_total", "counter",
+         "Serving certificates reloaded after their files changed.");
+  out << "cdcguard_tls_certificate_reloads_total " << certificate_reloads_.load() << '\n';
+  header(out, "cdcguard_tls_certificate_reload_errors_total", "counter",
+         "Changed certificate files that could not be loaded (the previous certificate stays in use).");
+  out << "cdcguard_tls_certificate_reload_errors_total " << certificate_reload_errors_.load() << '\n';
   header(out, "cdcguard_tls_certificate_expiry_timestamp_seconds", "gauge",
          "notAfter of the serving certificate, in Unix seconds.");
   out << "cdcguard_tls_certificate_expiry_timestamp_seconds " << tls.not_after << '\n';

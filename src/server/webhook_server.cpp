@@ -237,8 +237,7 @@ struct WebhookServer::Impl {
   }
 
   static void respond(httplib::Response& res, const admission::Response& out) {
-    res.set_content(admission::to_review(out).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(admission::to_review_text(out), "application/json");
   }
 
   // One log line and the metrics of one answered AdmissionReview. Only the

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <shared_mutex>
 #include <sstream>
 
 #include "cdcguard/registry_parser.hpp"
@@ -83,14 +85,64 @@ Registry parse_file(const std::string& path) {
 
 }  // namespace
 
-FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {}
+FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {
+  start_watch();
+}
+
+FileRegistryStore::~FileRegistryStore() {
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+// Any event in the file's directory marks the cache as possibly stale: the
+// file replaced by rename (ours, another replica's, an editor's), or a
+// Kubernetes volume swapping its ..data symlink. The kernel queues the event
+// before the rename returns, so a non-blocking read of the inotify descriptor
+// (far cheaper than a stat of the path) tells whether to compare the file's
+// identity again. Without inotify, every snapshot() compares it.
+void FileRegistryStore::start_watch() {
+  const std::filesystem::path target(path_);
+  const std::string dir = target.has_parent_path() ? target.parent_path().string() : std::string(".");
+  inotify_fd_ = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (inotify_fd_ < 0) return;
+  if (::inotify_add_watch(inotify_fd_, dir.c_str(),
+                          IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |
+                              IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+    ::close(inotify_fd_);
+    inotify_fd_ = -1;
+  }
+}
+
+bool FileRegistryStore::directory_changed() {
+  if (inotify_fd_ < 0) return true;
+  bool changed = false;
+  alignas(inotify_event) char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(inotify_fd_, buf, sizeof buf);
+    if (n > 0) {
+      changed = true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return changed;
+    return true;  // the watch is broken (overflow is an event): check the file
+  }
+}
 
 std::shared_ptr<const RegistrySnapshot> FileRegistryStore::snapshot() {
+  // Every admission asks: when nothing happened in the directory this is one
+  // read() that finds no event, and a shared lock.
+  if (directory_changed()) maybe_changed_.store(true, std::memory_order_release);
+  if (!maybe_changed_.load(std::memory_order_acquire)) {
+    std::shared_lock lock(cache_mutex_);
+    if (cached_) return cached_;
+  }
   return load_if_changed();
 }
 
 std::shared_ptr<const RegistrySnapshot> FileRegistryStore::load_if_changed() {
   std::lock_guard guard(cache_mutex_);
+  // Cleared before the stat: an event after it sets the flag again.
+  maybe_changed_.store(false, std::memory_order_release);
   const FileIdentity identity = identity_of(path_);
   if (identity == cached_identity_) {
     if (cached_) return cached_;
@@ -128,7 +180,10 @@ void FileRegistryStore::write_file(const Registry& registry) {
   const std::filesystem::path target(path_);
   const std::filesystem::path dir =
       target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".XXXXXX";
+  std::string temp = (dir / name).string();
   const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) throw StoreError(errno_text("cannot create a temporary file in", dir.string()));
   try {

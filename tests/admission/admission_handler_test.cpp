@@ -62,8 +62,8 @@ class AdmissionHandlerTest : public testing::Test {
     r.namespace_name = "ecommerce";
     r.name = object.is_object() ? object["metadata"]["name"].get<std::string>() : "gone";
     r.dry_run = dry_run;
-    r.object = object;
-    r.old_object = old_object;
+    r.object = yaml_from_json(object);
+    r.old_object = yaml_from_json(old_object);
     return r;
   }
 

@@ -5,6 +5,7 @@
 #include "cdcguard/admission_review.hpp"
 #include "cdcguard/manifest.hpp"
 #include "support/fixtures.hpp"
+#include "support/yaml_text.hpp"
 
 namespace cdcguard::admission {
 namespace {
@@ -24,7 +25,7 @@ TEST(AdmissionReview, ParsesAnApiServerCreateRequest) {
   EXPECT_EQ(r.namespace_name, "ecommerce");
   EXPECT_FALSE(r.dry_run);
   EXPECT_EQ(r.username, "system:serviceaccount:argocd:argocd-application-controller");
-  EXPECT_TRUE(r.object.is_object());
+  EXPECT_TRUE(r.object.is_map());
   EXPECT_TRUE(r.old_object.is_null());
 }
 
@@ -120,7 +121,7 @@ TEST(AdmissionReview, ObjectFromJsonGivesTheSameFactsAsYaml) {
   const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
   const Request& r = std::get<Request>(parsed);
   std::vector<ManifestError> errors;
-  const auto facts = connector_from_object(yaml_from_json(r.object), {}, "default", errors);
+  const auto facts = connector_from_object(r.object, {}, "default", errors);
   ASSERT_TRUE(facts) << (errors.empty() ? "" : errors.front().message);
   EXPECT_EQ(facts->key(), "ecommerce/refunds-cdc");
   EXPECT_TRUE(facts->reads_binlog());
@@ -132,15 +133,17 @@ TEST(AdmissionReview, ObjectFromJsonGivesTheSameFactsAsYaml) {
 TEST(AdmissionReview, PatchAppliedByARealJsonPatchSetsTheIdAndHistoryTopic) {
   const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
   const Request& r = std::get<Request>(parsed);
+  const nlohmann::json object =
+      nlohmann::json::parse(review_fixture("create-mysql-without-id.json"))["request"]["object"];
   const nlohmann::json patch = server_id_patch(r.object, 184004, "schema-history.refunds");
-  const nlohmann::json patched = r.object.patch(patch);
+  const nlohmann::json patched = object.patch(patch);
   EXPECT_EQ(patched["spec"]["config"]["database.server.id"], "184004");
   EXPECT_EQ(patched["spec"]["config"]["schema.history.internal.kafka.topic"], "schema-history.refunds");
   // Nothing else changed.
   nlohmann::json without = patched;
   without["spec"]["config"].erase("database.server.id");
   without["spec"]["config"].erase("schema.history.internal.kafka.topic");
-  EXPECT_EQ(without, r.object);
+  EXPECT_EQ(without, object);
   // And it survives the trip through the response.
   const nlohmann::json review = to_review([&] {
     Response out = response_with(r.uid);
@@ -153,12 +156,12 @@ TEST(AdmissionReview, PatchAppliedByARealJsonPatchSetsTheIdAndHistoryTopic) {
 
 TEST(AdmissionReview, PatchAddsSpecAndConfigFirstAndReplacesAuto) {
   const nlohmann::json bare = {{"apiVersion", "kafka.strimzi.io/v1"}, {"kind", "KafkaConnector"}};
-  const nlohmann::json from_bare = bare.patch(server_id_patch(bare, 184000, std::nullopt));
+  const nlohmann::json from_bare = bare.patch(server_id_patch(yaml_from_json(bare), 184000, std::nullopt));
   EXPECT_EQ(from_bare["spec"]["config"]["database.server.id"], "184000");
   EXPECT_FALSE(from_bare["spec"]["config"].contains("schema.history.internal.kafka.topic"));
 
   const nlohmann::json with_auto = {{"spec", {{"config", {{"database.server.id", "auto"}}}}}};
-  const nlohmann::json patch = server_id_patch(with_auto, 184001, std::nullopt);
+  const nlohmann::json patch = server_id_patch(yaml_from_json(with_auto), 184001, std::nullopt);
   ASSERT_EQ(patch.size(), 1u);
   EXPECT_EQ(patch[0]["op"], "replace");
   EXPECT_EQ(with_auto.patch(patch)["spec"]["config"]["database.server.id"], "184001");
@@ -166,6 +169,91 @@ TEST(AdmissionReview, PatchAddsSpecAndConfigFirstAndReplacesAuto) {
 
 TEST(AdmissionReview, JsonPointerEscapesTildeAndSlash) {
   EXPECT_EQ(json_pointer_escape("a/b~c.d"), "a~1b~0c.d");
+}
+
+}  // namespace
+}  // namespace cdcguard::admission
+
+namespace cdcguard::admission {
+namespace {
+
+// parse_review (simdjson, then nlohmann for what it refuses) must agree with
+// parse_review_reference (nlohmann alone) on bodies where parsers differ.
+std::string with_object_value(const std::string& value) {
+  return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","operation":"CREATE",)"
+         R"("kind":{"group":"kafka.strimzi.io","version":"v1","kind":"KafkaConnector"},"object":{"metadata":{"name":"a",)"
+         R"("annotations":{"x":"y"},"managedFields":[{"manager":"kubectl"}]},"status":{"ok":true},"spec":{"config":{"v":)" +
+         value + "}}}}}";
+}
+
+TEST(AdmissionReviewParsers, FastAndReferenceParsersAgree) {
+  const std::vector<std::string> bodies = {
+      with_object_value("184001"),
+      with_object_value("\"184001\""),
+      with_object_value("-0"),
+      with_object_value("-0.0"),
+      with_object_value("1e2"),
+      with_object_value("1E400"),
+      with_object_value("18446744073709551615"),
+      with_object_value("18446744073709551616"),
+      with_object_value("-9223372036854775809"),
+      with_object_value("\"\\u0000\""),
+      with_object_value("\"\\ud800\""),
+      with_object_value("\"\\ud83d\\ude00\""),
+      with_object_value("\"\xff\""),
+      with_object_value("{\"k\":1,\"k\":2}"),
+      with_object_value(std::string(120, '[') + std::string(120, ']')),
+      with_object_value(std::string(130, '[') + std::string(130, ']')),
+      with_object_value("tru"),
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"DELETE"}} x)",
+      R"({"apiVersion":"admission.k8s.io/v1","apiVersion":"v1","kind":"AdmissionReview","request":{"uid":"u","operation":"DELETE"}})",
+      "",
+      " ",
+      "null",
+  };
+  for (const auto& body : bodies) {
+    const auto fast = parse_review(body);
+    const auto reference = parse_review_reference(body);
+    ASSERT_EQ(fast.index(), reference.index()) << body;
+    if (const auto* a = std::get_if<ParseError>(&fast)) {
+      const auto& b = std::get<ParseError>(reference);
+      EXPECT_EQ(a->message, b.message) << body;
+      EXPECT_EQ(a->uid, b.uid) << body;
+      continue;
+    }
+    const auto& a = std::get<Request>(fast);
+    const auto& b = std::get<Request>(reference);
+    EXPECT_EQ(testing_support::yaml_text(a.object), testing_support::yaml_text(b.object)) << body;
+    EXPECT_EQ(a.uid, b.uid);
+    EXPECT_EQ(a.object.find("status"), nullptr) << "pruned: no rule reads it";
+    ASSERT_NE(a.object.find("metadata"), nullptr);
+    EXPECT_EQ(a.object.find("metadata")->find("annotations"), nullptr);
+    EXPECT_EQ(a.object.find("metadata")->find("managedFields"), nullptr);
+    EXPECT_EQ(a.object.find("metadata")->find("name")->scalar(), "a");
+  }
+}
+
+}  // namespace
+}  // namespace cdcguard::admission
+
+namespace cdcguard::admission {
+namespace {
+
+TEST(AdmissionReview, ReviewTextIsTheSerialisedReview) {
+  Response allowed;
+  allowed.uid = "uid-\"quoted\"-\u00e9";
+  Response warned = allowed;
+  warned.warnings = {"[topic-prefix-overlap] spec.config.topic.prefix: overlaps"};
+  Response denied = allowed;
+  denied.allowed = false;
+  denied.code = 403;
+  denied.message = "cdc-guard denied KafkaConnector a/b: [server-id-duplicate] ...";
+  Response patched = allowed;
+  patched.patch = R"([{"op":"add","path":"/spec/config/database.server.id","value":"184004"}])";
+  for (const Response& r : {allowed, warned, denied, patched}) {
+    EXPECT_EQ(to_review_text(r), to_review(r).dump());
+    EXPECT_EQ(nlohmann::json::parse(to_review_text(r))["response"]["uid"], r.uid);
+  }
 }
 
 }  // namespace
