@@ -19,8 +19,9 @@ demo: ## check examples/ against examples/registry.yaml
 asan: ## build and test with ASan+UBSan into ./build-asan
 	BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON BUILD_TYPE=Debug ./scripts/build.sh && ctest --test-dir build-asan --output-on-failure -j2
 
-bench: ## run the check benchmark (bench/README.md)
+bench: ## run the check and webhook benchmarks (bench/README.md)
 	./bench/check_bench.sh
+	ROUNDS=3 ./bench/webhook.sh
 
 fmt: ## clang-format all sources in place
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

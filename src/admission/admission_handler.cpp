@@ -50,8 +50,12 @@ bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
 
 std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryIndex& index, TimePoint now) {
   const Registry& registry = index.registry();
-  ConnectorIndex view;
-  const ConnectorFacts& s = view.upsert(with_mutation_defaults(subject, registry));
+  // The other connectors: none in standalone mode (the registry stands for
+  // them). The rules skip the subject's own key in the view, so an empty view
+  // judges exactly as one holding only the subject, without building one per request.
+  static const ConnectorIndex kNoOthers;
+  const ConnectorIndex& view = kNoOthers;
+  const ConnectorFacts s = with_mutation_defaults(subject, registry);
   const ServerIdAllocator allocator(index, view, now);
   const FixHints hints(allocator);
   const EvaluationContext ctx{index, view, hints, now};
