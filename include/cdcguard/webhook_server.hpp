@@ -39,7 +39,8 @@ struct ServerOptions {
   // httplib closes a kept-alive connection after 5 requests by default,
   // forcing a new TLS handshake; the API server keeps its connections.
   std::size_t keep_alive_max_requests = 100000;
-  // How often the certificate files are checked for a rotation.
+  // How often the certificate files are checked for a rotation (buffered log
+  // lines are flushed at least every second).
   std::chrono::milliseconds certificate_poll{1000};
 };
 

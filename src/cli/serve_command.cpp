@@ -149,6 +149,7 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
     return kExitUsage;
   }
   log.info("cdc-guard started", {{"version", kVersion}, {"registry", registry_path}});
+  log.flush();
 
   int signal_number = 0;
   while (signal_number <= 0) {

@@ -2,7 +2,7 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <nlohmann/json.hpp>
+#include <cstdio>
 
 namespace cdcguard::server {
 namespace {
@@ -15,8 +15,29 @@ bool needs_quotes(std::string_view v) {
   return false;
 }
 
-std::string json_string(std::string_view v) {
-  return nlohmann::json(std::string(v)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// Appends `v` as a JSON string. Text reaching the log comes from parsed JSON
+// or from cdc-guard itself, so it is UTF-8; control characters are escaped.
+void append_json_string(std::string& out, std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
 }
 
 }  // namespace
@@ -29,7 +50,13 @@ std::optional<LogFormat> parse_log_format(std::string_view text) {
 
 EventLog::EventLog(LogFormat format, spdlog::level::level_enum level, spdlog::sink_ptr sink)
     : format_(format) {
-  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  if (!sink) {
+    // One write() per admission line would cost more than judging it: stderr
+    // is block-buffered, warnings and errors go out at once, the rest when
+    // flush() is called (the server does so every second, and on exit).
+    std::setvbuf(stderr, nullptr, _IOFBF, 64 * 1024);
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
   logger_ = std::make_shared<spdlog::logger>("cdc-guard", std::move(sink));
   const std::string pattern = format == LogFormat::Json
                                   ? R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})"
@@ -37,21 +64,37 @@ EventLog::EventLog(LogFormat format, spdlog::level::level_enum level, spdlog::si
   logger_->set_formatter(
       std::make_unique<spdlog::pattern_formatter>(pattern, spdlog::pattern_time_type::utc));
   logger_->set_level(level);
-  logger_->flush_on(spdlog::level::info);  // one line per admission, visible at once (kubectl logs)
+  logger_->flush_on(spdlog::level::warn);
 }
 
 std::string EventLog::format(std::string_view message, const std::vector<LogField>& fields) const {
   std::string line;
+  line.reserve(256);
   if (format_ == LogFormat::Json) {
-    line = "\"msg\":" + json_string(message);
+    line += "\"msg\":";
+    append_json_string(line, message);
     for (const auto& f : fields) {
-      line += ',' + json_string(f.key) + ':' + (f.raw ? f.value : json_string(f.value));
+      line += ',';
+      append_json_string(line, f.key);
+      line += ':';
+      if (f.raw) {
+        line += f.value;
+      } else {
+        append_json_string(line, f.value);
+      }
     }
     return line;
   }
-  line = std::string(message);
+  line += message;
   for (const auto& f : fields) {
-    line += ' ' + f.key + '=' + (needs_quotes(f.value) && !f.raw ? json_string(f.value) : f.value);
+    line += ' ';
+    line += f.key;
+    line += '=';
+    if (needs_quotes(f.value) && !f.raw) {
+      append_json_string(line, f.value);
+    } else {
+      line += f.value;
+    }
   }
   return line;
 }

@@ -272,9 +272,12 @@ struct WebhookServer::Impl {
   void poll_certificate() {
     std::unique_lock lock(stop_mutex);
     while (!stopping) {
-      stop_cv.wait_for(lock, options.certificate_poll, [this] { return stopping; });
+      // At least every second: buffered log lines must not wait for a slow poll.
+      stop_cv.wait_for(lock, std::min(options.certificate_poll, std::chrono::milliseconds(1000)),
+                       [this] { return stopping; });
       if (stopping) break;
       lock.unlock();
+      log.flush();  // buffered admission lines reach the log within a tick
       switch (certificate.reload_if_changed()) {
         case CertificateReloader::Reload::Reloaded:
           metrics.count_certificate_reload(true);
