@@ -12,6 +12,7 @@
 
 #include "cdcguard/admission_handler.hpp"
 #include "cdcguard/registry_parser.hpp"
+#include "support/yaml_text.hpp"
 
 namespace {
 
@@ -34,30 +35,6 @@ void check(const cdcguard::admission::Request& request, const cdcguard::admissio
 
 }  // namespace
 
-std::string tree_text(const cdcguard::YamlNode& n) {
-  using Kind = cdcguard::YamlNode::Kind;
-  switch (n.kind()) {
-    case Kind::Null:
-      return "~";
-    case Kind::Scalar:
-      return (n.quoted() ? "\"" : "'") + n.scalar() + "'";
-    case Kind::Sequence: {
-      std::string out = "[";
-      for (const auto& item : n.items()) out += tree_text(item) + ",";
-      return out + "]";
-    }
-    case Kind::Map: {
-      std::vector<std::string> entries;  // key order carries no meaning (lookups are by key)
-      for (const auto& [k, v] : n.entries()) entries.push_back(k + ":" + tree_text(v));
-      std::sort(entries.begin(), entries.end());
-      std::string out = "{";
-      for (const auto& e : entries) out += e + ",";
-      return out + "}";
-    }
-  }
-  return "?";
-}
-
 // The fast parser (simdjson) and the reference (nlohmann) must agree on every body.
 void check_same(
     const std::variant<cdcguard::admission::Request, cdcguard::admission::ParseError>& fast,
@@ -71,7 +48,7 @@ void check_same(
   }
   const auto& a = std::get<Request>(fast);
   const auto& b = std::get<Request>(reference);
-  const auto text = [](const cdcguard::YamlNode& n) { return tree_text(n); };
+  const auto text = [](const cdcguard::YamlNode& n) { return cdcguard::testing_support::yaml_text(n); };
   if (a.uid != b.uid || a.kind.group != b.kind.group || a.kind.version != b.kind.version ||
       a.kind.kind != b.kind.kind || a.operation != b.operation || a.namespace_name != b.namespace_name ||
       a.name != b.name || a.dry_run != b.dry_run || a.username != b.username ||
