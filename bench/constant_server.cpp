@@ -35,9 +35,8 @@ void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
-const char* kDefaultResponse =
-    R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
-    R"("response":{"allowed":true,"uid":"5f3c0d6e-8a51-4b8e-9c1e-3d2a7b9f4e10"}})";
+const char* kDefaultResponse = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",)"
+                               R"("response":{"allowed":true,"uid":"5f3c0d6e-8a51-4b8e-9c1e-3d2a7b9f4e10"}})";
 
 }  // namespace
 
@@ -82,7 +81,8 @@ int main(int argc, char** argv) {
   server.Post("/validate", [&response](const httplib::Request&, httplib::Response& res) {
     res.set_content(response, "application/json");
   });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
 
   g_server = &server;
   std::signal(SIGTERM, on_signal);

@@ -126,11 +126,18 @@ struct WebhookServer::Impl {
             res.set_content(status_body(res.status, reason_for(res.status),
                                         default_message(res.status, req, options.max_body_bytes)),
                             "application/json");
-            log.warn("request refused", {{"method", req.method},
-                                         {"path", req.path},
-                                         LogField::num("status", res.status),
-                                         {"remote", req.remote_addr}});
           }
+          // Every refusal, with the reason the client was given (a Status message).
+          const nlohmann::json status = nlohmann::json::parse(res.body, nullptr, false);
+          const std::string why =
+              status.is_object() && status.contains("message") && status["message"].is_string()
+                  ? status["message"].get<std::string>()
+                  : std::string();
+          log.warn("request refused", {{"method", req.method},
+                                       {"path", req.path},
+                                       LogField::num("status", res.status),
+                                       {"reason", why},
+                                       {"remote", req.remote_addr}});
           return httplib::Server::HandlerResponse::Handled;
         }));
     server.set_exception_handler(

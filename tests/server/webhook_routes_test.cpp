@@ -190,6 +190,13 @@ TEST_P(BadRequests, AreAnsweredWithAKubernetesStatus) {
   EXPECT_EQ(status["status"], "Failure");
   EXPECT_EQ(status["code"], c.status);
   EXPECT_NE(status["message"].get<std::string>().find(c.message), std::string::npos) << status.dump();
+  // Logged with the status and the reason the client was given.
+  bool logged = false;
+  for (const auto& line : sink_->lines()) {
+    const auto j = nlohmann::json::parse(line);
+    logged |= j["msg"] == "request refused" && j["status"] == c.status && j["reason"] == status["message"];
+  }
+  EXPECT_TRUE(logged);
   // The server is still there.
   EXPECT_EQ(review("/validate", fixture("create-registered-id.json"))["response"]["allowed"], true);
 }
