@@ -7,10 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +77,7 @@ class ServeProcess {
     if (reader_.joinable()) reader_.join();
   }
 
+  pid_t pid() const { return pid_; }
   std::string output() {
     std::lock_guard guard(mutex_);
     return output_;
@@ -113,6 +117,38 @@ class ServeProcess {
   std::mutex mutex_;
   std::string output_;
 };
+
+// The TCP port `pid` listens on with the lowest fd (the webhook binds first),
+// read from /proc: the socket inodes among its fds, matched in /proc/net/tcp.
+std::string listening_port(pid_t pid) {
+  std::vector<std::pair<int, std::string>> sockets;  // fd, inode
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code link_ec;
+    const std::string target = fs::read_symlink(entry.path(), link_ec).string();
+    if (!link_ec && target.starts_with("socket:[")) {
+      sockets.emplace_back(std::stoi(entry.path().filename().string()), target.substr(8, target.size() - 9));
+    }
+  }
+  std::sort(sockets.begin(), sockets.end());
+  std::ifstream tcp("/proc/net/tcp");
+  std::vector<std::pair<std::string, std::string>> listening;  // inode, port
+  std::string line;
+  std::getline(tcp, line);
+  while (std::getline(tcp, line)) {
+    std::istringstream f(line);
+    std::string sl, local, remote, state, queues, timer, retr, uid, timeout, inode;
+    f >> sl >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode;
+    if (state != "0A") continue;  // LISTEN
+    listening.emplace_back(inode, std::to_string(std::stoi(local.substr(local.find(':') + 1), nullptr, 16)));
+  }
+  for (const auto& [fd, inode] : sockets) {
+    for (const auto& [listen_inode, port] : listening) {
+      if (listen_inode == inode) return port;
+    }
+  }
+  return {};
+}
 
 class ServeCommand : public testing::Test {
  protected:
@@ -185,6 +221,31 @@ TEST_F(ServeCommand, SigintAlsoStopsCleanlyWithTextLogs) {
   EXPECT_NE(serve.output().find("info stopped"), std::string::npos) << serve.output();
 }
 
+TEST_F(ServeCommand, LogLevelWarnDropsAdmissionLinesButKeepsRefusals) {
+  ServeProcess serve(serve_args({"--log-format", "json", "--log-level", "warn"}));
+  // At warn the "serving port=" line is not printed: the port comes from /proc.
+  std::string port;
+  const auto deadline = steady_clock::now() + milliseconds(10000);
+  while (port.empty() && steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));
+    port = listening_port(serve.pid());
+  }
+  ASSERT_FALSE(port.empty()) << serve.output();
+  TlsConnection::Options o;
+  o.ca_pem = ca_.cert_pem();
+  {
+    TlsConnection c(std::stoi(port), o);
+    ASSERT_EQ(c.request("POST", "/validate", read_fixture_file("admission/create-duplicate-id.json")).status,
+              200);
+    ASSERT_EQ(c.request("POST", "/validate", "{", "application/json").status, 400);
+  }
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.output();
+  const std::string out = serve.output();
+  EXPECT_EQ(out.find(R"("msg":"admission")"), std::string::npos) << out;
+  EXPECT_EQ(out.find(R"("level":"info")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("msg":"request refused")"), std::string::npos) << out;
+}
+
 struct StartError {
   std::string name;
   std::vector<std::string> args;
@@ -228,6 +289,10 @@ INSTANTIATE_TEST_SUITE_P(
                    {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
                     "{dir}/registry.yaml", "--log-format", "xml"},
                    "--log-format must be text or json"},
+        StartError{"bad-log-level",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/registry.yaml", "--log-level", "loud"},
+                   "--log-level must be trace, debug, info, warn, error or off"},
         StartError{"missing-registry",
                    {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
                     "{dir}/nope.yaml", "--port", "0", "--metrics-port", "-1"},
