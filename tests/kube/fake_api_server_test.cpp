@@ -1,0 +1,631 @@
+// The fake kube-apiserver itself: the integration tests trust it to answer as
+// the real one does, so its formats and failure modes are pinned here, over
+// raw HTTPS (not cdc-guard's KubeClient, which these tests must not depend on).
+#include "support/fake_api_server.hpp"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "support/temp_dir.hpp"
+#include "support/test_pki.hpp"
+
+namespace cdcguard::testing_support {
+namespace {
+
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+json configmap(const std::string& ns, const std::string& name, const std::string& value) {
+  return json{{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", {{"name", name}, {"namespace", ns}}},
+              {"data", {{"key", value}}}};
+}
+
+json connector(const std::string& ns, const std::string& name) {
+  return json{
+      {"apiVersion", "kafka.strimzi.io/v1beta2"},
+      {"kind", "KafkaConnector"},
+      {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"strimzi.io/cluster", "connect"}}}}},
+      {"spec", {{"class", "io.debezium.connector.postgresql.PostgresConnector"}}}};
+}
+
+std::string rv_of(const json& object) {
+  return object.at("metadata").at("resourceVersion").get<std::string>();
+}
+
+// A streaming GET in the background, its body split into JSON lines.
+class WatchReader {
+ public:
+  WatchReader(std::unique_ptr<httplib::SSLClient> client, std::string path)
+      : client_(std::move(client)), thread_([this, path = std::move(path)] { run(path); }) {}
+  ~WatchReader() {
+    stop_ = true;
+    // stop() before the request is in flight does nothing, so repeat it.
+    while (!finished()) {
+      client_->stop();
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    thread_.join();
+  }
+  WatchReader(const WatchReader&) = delete;
+  WatchReader& operator=(const WatchReader&) = delete;
+
+  // The next line, or a null json when none came in time.
+  json next(milliseconds timeout = milliseconds(1500)) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !lines_.empty(); })) return json();
+    json line = json::parse(lines_.front());
+    lines_.pop_front();
+    return line;
+  }
+  // The next line of `type`, skipping others (bookmarks, mostly).
+  json next_of(const std::string& type, milliseconds timeout = milliseconds(1500)) {
+    const auto deadline = steady_clock::now() + timeout;
+    while (steady_clock::now() < deadline) {
+      json line = next(std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now()));
+      if (line.is_null()) break;
+      if (line["type"] == type) return line;
+    }
+    return json();
+  }
+  bool wait_finished(milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return finished_; });
+  }
+  bool finished() {
+    std::lock_guard lock(mu_);
+    return finished_;
+  }
+  int status() {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+  httplib::Error error() {
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+  std::string content_type() {
+    std::lock_guard lock(mu_);
+    return content_type_;
+  }
+
+ private:
+  void run(const std::string& path) {
+    const auto result = client_->Get(
+        path,
+        [&](const httplib::Response& response) {
+          std::lock_guard lock(mu_);
+          status_ = response.status;
+          content_type_ = response.get_header_value("Content-Type");
+          return true;
+        },
+        [&](const char* data, std::size_t length) {
+          std::lock_guard lock(mu_);
+          buffer_.append(data, length);
+          for (std::size_t end; (end = buffer_.find('\n')) != std::string::npos;) {
+            lines_.push_back(buffer_.substr(0, end));
+            buffer_.erase(0, end + 1);
+          }
+          cv_.notify_all();
+          return !stop_;
+        });
+    std::lock_guard lock(mu_);
+    error_ = result.error();
+    finished_ = true;
+    cv_.notify_all();
+  }
+
+  std::unique_ptr<httplib::SSLClient> client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> lines_;
+  std::string buffer_;
+  std::string content_type_;
+  int status_ = 0;
+  httplib::Error error_ = httplib::Error::Success;
+  bool finished_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: it uses everything above
+};
+
+class FakeApiServerTest : public ::testing::Test {
+ protected:
+  void start(FakeApiServer::Options options = {}) {
+    write_text_file(ca_path_, ca_.cert_pem());
+    server_ = std::make_unique<FakeApiServer>(ca_.issue(), std::move(options));
+    server_->start();
+  }
+
+  std::unique_ptr<httplib::SSLClient> client(const std::string& token = "test-token") const {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", server_->port());
+    c->set_ca_cert_path(ca_path_.string());
+    c->enable_server_certificate_verification(true);
+    if (!token.empty()) c->set_bearer_token_auth(token);
+    c->set_connection_timeout(std::chrono::seconds(1));
+    c->set_read_timeout(std::chrono::seconds(3));
+    return c;
+  }
+
+  std::unique_ptr<WatchReader> watch(const std::string& path) {
+    return std::make_unique<WatchReader>(client(), path);
+  }
+
+  // GET; the body parsed as JSON (null when there was no response).
+  struct Answer {
+    int status = 0;
+    json body;
+    httplib::Headers headers;
+  };
+  Answer send(const std::string& method, const std::string& path, const json& body = json(),
+              const std::string& token = "test-token") {
+    auto c = client(token);
+    httplib::Result result = method == "GET"    ? c->Get(path)
+                             : method == "PUT"  ? c->Put(path, body.dump(), "application/json")
+                             : method == "POST" ? c->Post(path, body.dump(), "application/json")
+                                                : c->Delete(path);
+    Answer answer;
+    if (!result) return answer;
+    answer.status = result->status;
+    answer.body = json::parse(result->body, nullptr, false);
+    answer.headers = result->headers;
+    return answer;
+  }
+
+  TestCa ca_;
+  TempDir dir_{"fake-api-server"};
+  std::filesystem::path ca_path_ = dir_ / "ca.crt";
+  std::unique_ptr<FakeApiServer> server_;
+};
+
+constexpr const char* kCms = "/api/v1/namespaces/kafka/configmaps";
+
+TEST_F(FakeApiServerTest, RequestsWithoutAValidBearerTokenGet401WithAStatus) {
+  start();
+  const json unauthorized = {{"kind", "Status"},    {"apiVersion", "v1"},        {"metadata", json::object()},
+                             {"status", "Failure"}, {"message", "Unauthorized"}, {"reason", "Unauthorized"},
+                             {"code", 401}};
+  Answer none = send("GET", kCms, json(), "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.body, unauthorized);
+  Answer wrong = send("GET", kCms, json(), "wrong-token");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.body, unauthorized);
+  EXPECT_EQ(send("GET", kCms).status, 200);
+
+  const auto counters = server_->counters();
+  EXPECT_EQ(counters.requests, 3);
+  EXPECT_EQ(counters.unauthorized, 2);
+  EXPECT_EQ(server_->tokens_seen(), (std::vector<std::string>{"wrong-token", "test-token"}));
+}
+
+TEST_F(FakeApiServerTest, RotatedTokensReplaceTheOldOnes) {
+  start();
+  EXPECT_EQ(send("GET", kCms, json(), "test-token").status, 200);
+  server_->set_tokens({"rotated-token"});
+  EXPECT_EQ(send("GET", kCms, json(), "test-token").status, 401);
+  EXPECT_EQ(send("GET", kCms, json(), "rotated-token").status, 200);
+  EXPECT_EQ(server_->tokens_seen(), (std::vector<std::string>{"test-token", "test-token", "rotated-token"}));
+}
+
+TEST_F(FakeApiServerTest, ConfigMapsCanBeCreatedReadUpdatedAndDeleted) {
+  start();
+  const std::string path = std::string(kCms) + "/registry";
+  Answer created = send("POST", kCms, configmap("kafka", "registry", "one"));
+  ASSERT_EQ(created.status, 201);
+  EXPECT_EQ(created.body["kind"], "ConfigMap");
+  EXPECT_EQ(created.body["metadata"]["namespace"], "kafka");
+  EXPECT_FALSE(created.body["metadata"].value("uid", "").empty());
+  EXPECT_FALSE(created.body["metadata"].value("creationTimestamp", "").empty());
+  EXPECT_EQ(rv_of(created.body), std::to_string(server_->resource_version()));
+
+  Answer again = send("POST", kCms, configmap("kafka", "registry", "two"));
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body["reason"], "AlreadyExists");
+  EXPECT_EQ(again.body["message"], "configmaps \"registry\" already exists");
+
+  Answer read = send("GET", path);
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(read.body, created.body);
+
+  json update = read.body;
+  update["data"]["key"] = "two";
+  Answer updated = send("PUT", path, update);
+  ASSERT_EQ(updated.status, 200);
+  EXPECT_GT(std::stoull(rv_of(updated.body)), std::stoull(rv_of(created.body)));
+  EXPECT_EQ(updated.body["metadata"]["uid"], created.body["metadata"]["uid"]);
+  EXPECT_EQ(updated.body["data"]["key"], "two");
+
+  // The same stale resourceVersion again: the real Conflict, byte for byte.
+  update["data"]["key"] = "three";
+  Answer conflict = send("PUT", path, update);
+  EXPECT_EQ(conflict.status, 409);
+  EXPECT_EQ(conflict.body,
+            (json{{"kind", "Status"},
+                  {"apiVersion", "v1"},
+                  {"metadata", json::object()},
+                  {"status", "Failure"},
+                  {"message",
+                   "Operation cannot be fulfilled on configmaps \"registry\": the object has been "
+                   "modified; please apply your changes to the latest version and try again"},
+                  {"reason", "Conflict"},
+                  {"details", {{"name", "registry"}, {"kind", "configmaps"}}},
+                  {"code", 409}}));
+  EXPECT_EQ(server_->get("ConfigMap", "kafka", "registry")->at("data")["key"], "two");
+
+  // No resourceVersion: unconditional.
+  update["metadata"].erase("resourceVersion");
+  Answer unconditional = send("PUT", path, update);
+  ASSERT_EQ(unconditional.status, 200);
+  EXPECT_EQ(unconditional.body["data"]["key"], "three");
+
+  // Nothing changed: nothing written, as etcd does.
+  const auto before = server_->resource_version();
+  EXPECT_EQ(send("PUT", path, unconditional.body).status, 200);
+  EXPECT_EQ(server_->resource_version(), before);
+
+  Answer wrong_name = send("PUT", std::string(kCms) + "/other", unconditional.body);
+  EXPECT_EQ(wrong_name.status, 400);
+  EXPECT_EQ(wrong_name.body["reason"], "BadRequest");
+  Answer missing = send("PUT", std::string(kCms) + "/missing", configmap("kafka", "missing", "x"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body["reason"], "NotFound");
+  EXPECT_EQ(missing.body["message"], "configmaps \"missing\" not found");
+  EXPECT_EQ(missing.body["details"], (json{{"name", "missing"}, {"kind", "configmaps"}}));
+
+  Answer deleted = send("DELETE", path);
+  EXPECT_EQ(deleted.status, 200);
+  EXPECT_EQ(deleted.body["status"], "Success");
+  EXPECT_EQ(send("GET", path).status, 404);
+  EXPECT_EQ(send("DELETE", path).status, 404);
+  EXPECT_FALSE(server_->get("ConfigMap", "kafka", "registry").has_value());
+
+  const auto counters = server_->counters();
+  EXPECT_EQ(counters.configmap_puts, 6);
+  EXPECT_EQ(counters.conflicts, 2);  // the stale PUT and the second POST
+}
+
+TEST_F(FakeApiServerTest, ConcurrentPutsWithTheSameResourceVersionRaceAndOneWins) {
+  start();
+  const json stored = server_->apply(configmap("kafka", "registry", "zero"));
+  server_->set_put_delay(milliseconds(100));
+  std::atomic<int> ok{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 4; ++i) {
+    writers.emplace_back([&, i] {
+      json update = stored;
+      update["data"]["key"] = "writer-" + std::to_string(i);
+      const int status = send("PUT", std::string(kCms) + "/registry", update).status;
+      (status == 200 ? ok : conflicts)++;
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(conflicts, 3);
+  EXPECT_EQ(server_->counters().conflicts, 3);
+}
+
+TEST_F(FakeApiServerTest, ServerSideChangesStampMetadataAndBumpTheResourceVersion) {
+  start();
+  const auto start_rv = server_->resource_version();
+  const json first = server_->apply(connector("kafka", "orders"));
+  EXPECT_EQ(rv_of(first), std::to_string(start_rv + 1));
+  EXPECT_EQ(first["metadata"]["generation"], 1);
+  json changed = connector("kafka", "orders");
+  changed["spec"]["tasksMax"] = 2;
+  const json second = server_->apply(changed);
+  EXPECT_EQ(rv_of(second), std::to_string(start_rv + 2));
+  EXPECT_EQ(second["metadata"]["uid"], first["metadata"]["uid"]);
+  EXPECT_EQ(second["metadata"]["generation"], 2);
+  EXPECT_EQ(*server_->get("KafkaConnector", "kafka", "orders"), second);
+  EXPECT_TRUE(server_->remove("KafkaConnector", "kafka", "orders"));
+  EXPECT_FALSE(server_->remove("KafkaConnector", "kafka", "orders"));
+  EXPECT_EQ(server_->resource_version(), start_rv + 3);
+  EXPECT_THROW(server_->apply(json{{"kind", "Secret"}, {"metadata", {{"name", "x"}, {"namespace", "y"}}}}),
+               std::invalid_argument);
+}
+
+TEST_F(FakeApiServerTest, ListsCarryTheCurrentResourceVersionAndHonourFieldSelectors) {
+  start();
+  server_->apply(configmap("kafka", "registry", "a"));
+  server_->apply(configmap("kafka", "other", "b"));
+  server_->apply(configmap("team-b", "registry", "c"));
+  server_->apply(connector("kafka", "orders"));
+
+  Answer all = send("GET", "/api/v1/configmaps");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(all.body["kind"], "ConfigMapList");
+  EXPECT_EQ(all.body["apiVersion"], "v1");
+  EXPECT_EQ(all.body["metadata"]["resourceVersion"], std::to_string(server_->resource_version()));
+  EXPECT_EQ(all.body["items"].size(), 3u);
+  EXPECT_EQ(all.body["items"][0]["kind"], "ConfigMap");
+
+  Answer by_name = send("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dregistry");
+  ASSERT_EQ(by_name.status, 200);
+  EXPECT_EQ(by_name.body["items"].size(), 2u);
+  Answer one = send("GET", std::string(kCms) + "?fieldSelector=metadata.name%3Dregistry");
+  ASSERT_EQ(one.body["items"].size(), 1u);
+  EXPECT_EQ(one.body["items"][0]["data"]["key"], "a");
+  Answer by_ns = send("GET", "/api/v1/configmaps?fieldSelector=metadata.namespace%3Dteam-b");
+  ASSERT_EQ(by_ns.body["items"].size(), 1u);
+  EXPECT_EQ(by_ns.body["items"][0]["data"]["key"], "c");
+  EXPECT_EQ(send("GET", "/api/v1/configmaps?fieldSelector=data.key%3Da").status, 400);
+
+  Answer at_rv = send("GET", "/api/v1/configmaps?resourceVersion=" + rv_of(all.body["items"][0]));
+  EXPECT_EQ(at_rv.status, 200);
+  EXPECT_EQ(send("GET", "/api/v1/configmaps?resourceVersion=0").status, 200);
+
+  Answer connectors = send("GET", "/apis/kafka.strimzi.io/v1/namespaces/kafka/kafkaconnectors");
+  ASSERT_EQ(connectors.status, 200);
+  EXPECT_EQ(connectors.body["kind"], "KafkaConnectorList");
+  EXPECT_EQ(connectors.body["apiVersion"], "kafka.strimzi.io/v1");
+  ASSERT_EQ(connectors.body["items"].size(), 1u);
+  EXPECT_EQ(connectors.body["items"][0]["apiVersion"], "kafka.strimzi.io/v1");
+  Answer beta = send("GET", "/apis/kafka.strimzi.io/v1beta2/kafkaconnectors");
+  ASSERT_EQ(beta.body["items"].size(), 1u);
+  EXPECT_EQ(beta.body["items"][0]["apiVersion"], "kafka.strimzi.io/v1beta2");
+  EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1/kafkaconnects").body["items"].size(), 0u);
+  EXPECT_EQ(server_->counters().lists, 9);  // the bad selector was refused before listing
+}
+
+TEST_F(FakeApiServerTest, AWatchWithoutResourceVersionStartsWithTheCurrentObjectsThenGoesLive) {
+  start();
+  server_->apply(configmap("kafka", "registry", "a"));
+  server_->apply(configmap("elsewhere", "registry", "x"));
+  auto w = watch(std::string(kCms) + "?watch=true");
+  const json added = w->next();
+  ASSERT_FALSE(added.is_null());
+  EXPECT_EQ(added["type"], "ADDED");
+  EXPECT_EQ(added["object"]["data"]["key"], "a");
+  EXPECT_EQ(w->status(), 200);
+  EXPECT_EQ(w->content_type(), "application/json");
+
+  const json stored = server_->apply(configmap("kafka", "registry", "b"));
+  const json modified = w->next();
+  ASSERT_FALSE(modified.is_null());
+  EXPECT_EQ(modified["type"], "MODIFIED");
+  EXPECT_EQ(modified["object"], stored);
+
+  server_->apply(configmap("elsewhere", "registry", "y"));  // another namespace: not seen
+  ASSERT_TRUE(server_->remove("ConfigMap", "kafka", "registry"));
+  const json deleted = w->next();
+  ASSERT_FALSE(deleted.is_null());
+  EXPECT_EQ(deleted["type"], "DELETED");
+  EXPECT_EQ(deleted["object"]["metadata"]["name"], "registry");
+  EXPECT_EQ(rv_of(deleted["object"]), std::to_string(server_->resource_version()));
+  EXPECT_EQ(server_->counters().watches, 1);
+}
+
+TEST_F(FakeApiServerTest, AWatchFromAResourceVersionReplaysLaterChangesThatMatch) {
+  start();
+  const json first = server_->apply(connector("kafka", "orders"));
+  server_->apply(connector("kafka", "payments"));
+  json changed = connector("kafka", "orders");
+  changed["spec"]["tasksMax"] = 3;
+  server_->apply(changed);
+  server_->apply(connector("other", "orders"));
+
+  auto w = watch("/apis/kafka.strimzi.io/v1beta2/kafkaconnectors?watch=1&resourceVersion=" + rv_of(first) +
+                 "&fieldSelector=metadata.name%3Dorders");
+  const json modified = w->next();
+  ASSERT_FALSE(modified.is_null());
+  EXPECT_EQ(modified["type"], "MODIFIED");
+  EXPECT_EQ(modified["object"]["metadata"]["namespace"], "kafka");
+  EXPECT_EQ(modified["object"]["apiVersion"], "kafka.strimzi.io/v1beta2");
+  const json added = w->next();
+  ASSERT_FALSE(added.is_null());
+  EXPECT_EQ(added["type"], "ADDED");
+  EXPECT_EQ(added["object"]["metadata"]["namespace"], "other");
+  EXPECT_TRUE(w->next(milliseconds(150)).is_null());  // payments filtered out, nothing else
+
+  auto v1 = watch("/apis/kafka.strimzi.io/v1/namespaces/kafka/kafkaconnectors?watch=true");
+  json synthetic = v1->next();
+  ASSERT_FALSE(synthetic.is_null());
+  EXPECT_EQ(synthetic["object"]["apiVersion"], "kafka.strimzi.io/v1");
+}
+
+TEST_F(FakeApiServerTest, BookmarksCarryTheCurrentResourceVersionWhenAllowed) {
+  FakeApiServer::Options options;
+  options.bookmark_interval = milliseconds(50);
+  start(options);
+  server_->apply(connector("kafka", "orders"));
+  auto w =
+      watch("/apis/kafka.strimzi.io/v1/kafkaconnectors?watch=true&allowWatchBookmarks=true&resourceVersion=" +
+            std::to_string(server_->resource_version()));
+  server_->apply(configmap("kafka", "registry", "a"));  // another kind, but it moves the counter
+  json bookmark;
+  const auto deadline = steady_clock::now() + milliseconds(1500);
+  while (steady_clock::now() < deadline) {
+    bookmark = w->next_of("BOOKMARK");
+    if (!bookmark.is_null() && rv_of(bookmark["object"]) == std::to_string(server_->resource_version()))
+      break;
+  }
+  ASSERT_FALSE(bookmark.is_null());
+  EXPECT_EQ(bookmark["object"],
+            (json{{"kind", "KafkaConnector"},
+                  {"apiVersion", "kafka.strimzi.io/v1"},
+                  {"metadata", {{"resourceVersion", std::to_string(server_->resource_version())}}}}));
+
+  auto without = watch("/apis/kafka.strimzi.io/v1/kafkaconnectors?watch=true&resourceVersion=" +
+                       std::to_string(server_->resource_version()));
+  EXPECT_TRUE(without->next(milliseconds(200)).is_null());
+}
+
+TEST_F(FakeApiServerTest, TimeoutSecondsEndsTheStreamCleanly) {
+  start();
+  const auto started = steady_clock::now();
+  auto w = watch(std::string(kCms) + "?watch=true&timeoutSeconds=1");
+  ASSERT_TRUE(w->wait_finished(milliseconds(1800)));
+  EXPECT_GE(steady_clock::now() - started, milliseconds(900));
+  EXPECT_EQ(w->status(), 200);
+  EXPECT_EQ(w->error(), httplib::Error::Success);
+}
+
+TEST_F(FakeApiServerTest, DropWatchesEndsEveryOpenStream) {
+  start();
+  server_->apply(configmap("kafka", "registry", "a"));
+  auto first = watch(std::string(kCms) + "?watch=true");
+  auto second = watch("/api/v1/configmaps?watch=true");
+  ASSERT_FALSE(first->next().is_null());
+  ASSERT_FALSE(second->next().is_null());
+  server_->drop_watches();
+  EXPECT_TRUE(first->wait_finished(milliseconds(1000)));
+  EXPECT_TRUE(second->wait_finished(milliseconds(1000)));
+  // New watches are unaffected.
+  auto third = watch(std::string(kCms) + "?watch=true");
+  EXPECT_FALSE(third->next().is_null());
+  EXPECT_FALSE(third->finished());
+}
+
+TEST_F(FakeApiServerTest, AfterCompactionOldResourceVersionsAreExpired) {
+  start();
+  const json old = server_->apply(configmap("kafka", "registry", "a"));
+  server_->apply(configmap("kafka", "registry", "b"));
+  server_->compact();
+  const std::string current = std::to_string(server_->resource_version());
+  const std::string expected_message = "too old resource version: " + rv_of(old) + " (" + current + ")";
+
+  Answer list = send("GET", std::string(kCms) + "?resourceVersion=" + rv_of(old));
+  EXPECT_EQ(list.status, 410);
+  EXPECT_EQ(list.body, (json{{"kind", "Status"},
+                             {"apiVersion", "v1"},
+                             {"metadata", json::object()},
+                             {"status", "Failure"},
+                             {"message", expected_message},
+                             {"reason", "Expired"},
+                             {"code", 410}}));
+
+  auto w = watch(std::string(kCms) + "?watch=true&resourceVersion=" + rv_of(old));
+  const json error = w->next();
+  ASSERT_FALSE(error.is_null());
+  EXPECT_EQ(error["type"], "ERROR");
+  EXPECT_EQ(error["object"]["kind"], "Status");
+  EXPECT_EQ(error["object"]["code"], 410);
+  EXPECT_EQ(error["object"]["reason"], "Expired");
+  EXPECT_EQ(error["object"]["message"], expected_message);
+  EXPECT_TRUE(w->wait_finished(milliseconds(1000)));
+  EXPECT_EQ(w->status(), 200);
+  EXPECT_EQ(server_->counters().gone, 2);
+
+  // From the compaction point on, and from "now", everything still works.
+  EXPECT_EQ(send("GET", std::string(kCms) + "?resourceVersion=" + current).status, 200);
+  auto fresh = watch(std::string(kCms) + "?watch=true&resourceVersion=" + current);
+  server_->apply(configmap("kafka", "registry", "c"));
+  EXPECT_EQ(fresh->next()["type"], "MODIFIED");
+}
+
+TEST_F(FakeApiServerTest, DiscoveryDescribesEveryServedStrimziVersion) {
+  start();
+  Answer groups = send("GET", "/apis");
+  ASSERT_EQ(groups.status, 200);
+  EXPECT_EQ(groups.body["kind"], "APIGroupList");
+  ASSERT_EQ(groups.body["groups"].size(), 1u);
+  const json group = groups.body["groups"][0];
+  EXPECT_EQ(group, send("GET", "/apis/kafka.strimzi.io").body);
+  EXPECT_EQ(group,
+            (json{{"kind", "APIGroup"},
+                  {"apiVersion", "v1"},
+                  {"name", "kafka.strimzi.io"},
+                  {"versions",
+                   {{{"groupVersion", "kafka.strimzi.io/v1"}, {"version", "v1"}},
+                    {{"groupVersion", "kafka.strimzi.io/v1beta2"}, {"version", "v1beta2"}}}},
+                  {"preferredVersion", {{"groupVersion", "kafka.strimzi.io/v1"}, {"version", "v1"}}}}));
+  for (const std::string version : {"v1", "v1beta2"}) {
+    Answer resources = send("GET", "/apis/kafka.strimzi.io/" + version);
+    ASSERT_EQ(resources.status, 200);
+    EXPECT_EQ(resources.body["kind"], "APIResourceList");
+    EXPECT_EQ(resources.body["groupVersion"], "kafka.strimzi.io/" + version);
+    std::map<std::string, json> by_name;
+    for (const auto& r : resources.body["resources"]) by_name[r["name"]] = r;
+    ASSERT_TRUE(by_name.count("kafkaconnectors"));
+    EXPECT_EQ(by_name["kafkaconnectors"]["kind"], "KafkaConnector");
+    EXPECT_EQ(by_name["kafkaconnectors"]["namespaced"], true);
+    ASSERT_TRUE(by_name.count("kafkaconnects"));
+    EXPECT_EQ(by_name["kafkaconnects"]["kind"], "KafkaConnect");
+  }
+  Answer unknown = send("GET", "/apis/kafka.strimzi.io/v1alpha1/kafkaconnectors");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.body["kind"], "Status");
+  EXPECT_EQ(unknown.body["reason"], "NotFound");
+  EXPECT_EQ(send("GET", "/no/such/path").status, 404);
+}
+
+TEST_F(FakeApiServerTest, AServerWithOnlyV1AnswersV1beta2With404) {
+  FakeApiServer::Options options;
+  options.strimzi_versions = {"v1"};
+  start(options);
+  server_->apply(connector("kafka", "orders"));
+  const json group = send("GET", "/apis/kafka.strimzi.io").body;
+  ASSERT_EQ(group["versions"].size(), 1u);
+  EXPECT_EQ(group["preferredVersion"]["version"], "v1");
+  EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1beta2").status, 404);
+  Answer list = send("GET", "/apis/kafka.strimzi.io/v1beta2/namespaces/kafka/kafkaconnectors");
+  EXPECT_EQ(list.status, 404);
+  EXPECT_EQ(list.body["reason"], "NotFound");
+  EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1/namespaces/kafka/kafkaconnectors").status, 200);
+}
+
+TEST_F(FakeApiServerTest, FailNextAnswersTheStatusWithRetryAfterButSparesWatches) {
+  start();
+  server_->fail_next(2, 429, 3);
+  for (int i = 0; i < 2; ++i) {
+    Answer throttled = send("GET", kCms);
+    EXPECT_EQ(throttled.status, 429);
+    EXPECT_EQ(throttled.body["kind"], "Status");
+    EXPECT_EQ(throttled.body["reason"], "TooManyRequests");
+    EXPECT_EQ(throttled.body["code"], 429);
+    EXPECT_EQ(throttled.body["details"]["retryAfterSeconds"], 3);
+    const auto retry_after = throttled.headers.find("Retry-After");
+    ASSERT_NE(retry_after, throttled.headers.end());
+    EXPECT_EQ(retry_after->second, "3");
+  }
+  EXPECT_EQ(send("GET", kCms).status, 200);
+
+  server_->fail_next(1, 503);
+  auto w = watch(std::string(kCms) + "?watch=true&allowWatchBookmarks=true");
+  ASSERT_FALSE(w->next_of("BOOKMARK").is_null());
+  EXPECT_EQ(w->status(), 200);
+  Answer unavailable = send("GET", kCms);
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_EQ(unavailable.body["reason"], "ServiceUnavailable");
+  EXPECT_EQ(unavailable.headers.count("Retry-After"), 0u);
+  EXPECT_EQ(send("GET", kCms).status, 200);
+}
+
+TEST_F(FakeApiServerTest, StopIsPromptWithOpenStreamsAndStartServesTheSameObjectsOnTheSamePort) {
+  start();
+  const json stored = server_->apply(configmap("kafka", "registry", "a"));
+  auto w = watch(std::string(kCms) + "?watch=true");
+  ASSERT_FALSE(w->next().is_null());
+  // An idle kept-alive connection must not hold stop() up either.
+  auto kept_alive = client();
+  kept_alive->set_keep_alive(true);
+  ASSERT_EQ(kept_alive->Get(kCms)->status, 200);
+
+  const int port = server_->port();
+  const auto stopping = steady_clock::now();
+  server_->stop();
+  EXPECT_LT(steady_clock::now() - stopping, milliseconds(500));
+  EXPECT_TRUE(w->wait_finished(milliseconds(1000)));
+  EXPECT_EQ(send("GET", kCms).status, 0);  // connection refused
+
+  server_->start();
+  EXPECT_EQ(server_->port(), port);
+  EXPECT_EQ(server_->url(), "https://127.0.0.1:" + std::to_string(port));
+  Answer again = send("GET", std::string(kCms) + "/registry");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(again.body, stored);
+  server_->stop();
+  server_->stop();  // twice is harmless
+}
+
+}  // namespace
+}  // namespace cdcguard::testing_support
