@@ -268,3 +268,20 @@ TEST(RegistryMarkdown, EmptyRegistryHasAnEmptyTable) {
 
 }  // namespace
 }  // namespace cdcguard
+
+namespace cdcguard {
+namespace {
+
+// Entries are written without yaml-cpp's emitter when their texts are plain
+// (names, uids); the expected text is what the emitter wrote for the same
+// registry, including words YAML could read as other types.
+TEST(RegistryWriter, PlainEntriesAreWrittenExactlyAsTheEmitterWroteThem) {
+  const Registry r =
+      parse_or_fail(testing_support::read_fixture_file("writer/texts.input.yaml"), "texts.yaml");
+  const std::string expected = testing_support::read_fixture_file("writer/texts.expected.yaml");
+  EXPECT_EQ(render_registry_yaml(r), expected);
+  EXPECT_EQ(parse_or_fail(expected, "expected.yaml"), r);
+}
+
+}  // namespace
+}  // namespace cdcguard
