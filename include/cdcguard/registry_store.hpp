@@ -24,6 +24,14 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store could not be reached (the API server is down or timed out), as
+// opposed to a registry that is broken or refused: `--on-api-error
+// allow-from-cache` may admit from the last registry seen in this case only.
+class StoreUnavailable : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
+
 // One version of the registry with its index built once, shared by every
 // request that reads it (a 10,000-entry registry is not re-parsed or re-indexed
 // per admission). Immutable.
@@ -47,6 +55,10 @@ class RegistryStore {
   // StoreError when the registry cannot be read, parsed or written; the stored
   // registry is then unchanged.
   virtual Registry update(const std::function<bool(Registry&)>& change) = 0;
+  // The last registry successfully read, even when the store cannot be
+  // reached now; null when there never was one. For --on-api-error
+  // allow-from-cache.
+  virtual std::shared_ptr<const RegistrySnapshot> last_known() { return nullptr; }
 };
 
 // The registry as a YAML file (bare or a ConfigMap manifest when read; written

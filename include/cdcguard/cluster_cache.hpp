@@ -1,0 +1,66 @@
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cdcguard/cluster_view.hpp"
+#include "cdcguard/connector.hpp"
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube_informer.hpp"
+#include "cdcguard/rules.hpp"
+
+// The cluster as the rules see it: every KafkaConnector's and KafkaConnect's
+// facts (not whole objects), kept current by informers, in the version of
+// kafka.strimzi.io the cluster serves (v1 preferred, else v1beta2).
+namespace cdcguard::kube {
+
+class ClusterCache {
+ public:
+  struct Options {
+    std::vector<std::string> namespaces;  // empty: all namespaces
+    Informer::Options informer;
+  };
+  ClusterCache(KubeClient& client, Options options);
+  ~ClusterCache();
+  ClusterCache(const ClusterCache&) = delete;
+  ClusterCache& operator=(const ClusterCache&) = delete;
+
+  // Discovery (retried in the background until it succeeds), then the informers.
+  void start();
+  void stop();
+  // Every informer has listed once.
+  bool synced() const;
+  // Why it is not synced, for /readyz and logs.
+  std::string status() const;
+  // The kafka.strimzi.io version in use ("" before discovery).
+  std::string strimzi_version() const;
+  std::shared_ptr<const ClusterView> snapshot() const;
+
+ private:
+  struct Scope;
+  void discover_and_watch();
+  void replace(bool connectors, const std::string& namespace_name, const std::vector<nlohmann::json>& items);
+  void apply(bool connectors, std::string_view type, const nlohmann::json& object);
+
+  KubeClient& client_;
+  Options options_;
+  mutable std::mutex mutex_;                             // guards everything below
+  std::map<std::string, ConnectorFacts> connectors_;     // by namespace/name
+  std::map<std::string, ConnectClusterFacts> clusters_;  // by namespace/name
+  mutable std::shared_ptr<const ClusterView> built_;     // null when a change came since
+  std::string version_;
+  std::string discovery_error_;
+  std::vector<std::unique_ptr<Informer>> informers_;
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread starter_;
+};
+
+}  // namespace cdcguard::kube

@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube_informer.hpp"
+#include "cdcguard/registry_store.hpp"
+
+// The registry in a ConfigMap (data key `registry.yaml`), claimed race-free
+// with optimistic concurrency (DESIGN.md "Race-free uniqueness"):
+//   read (resourceVersion) -> apply the changes -> PUT with that
+//   resourceVersion -> on 409 Conflict re-read and apply them again.
+// Every update() of this process goes through one writer thread that takes all
+// waiting changes as one batch: they are applied in order to the same registry
+// version, so each one sees the ones before it, and written in one PUT. On a
+// conflict the whole batch is re-applied to the new version, so every
+// change's verdict is computed against the version it is written into.
+// Contention is then between replicas, not between requests (a naive per-request
+// CAS loses most rounds under a burst).
+//
+// Reads come from a cache kept by a watch on the ConfigMap, so an admission
+// that writes nothing makes no API call.
+namespace cdcguard::kube {
+
+class ConfigMapRegistryStore : public RegistryStore {
+ public:
+  struct Options {
+    // PUT rounds per batch before giving up (the deadline usually comes first).
+    int max_attempts = 50;
+    // After a write, while replicas contend (a PUT lost in the last second),
+    // wait this long before the next: more changes go out together and the
+    // other replicas get their turn.
+    std::chrono::milliseconds write_interval{10};
+    // A change still waiting after this fails: the API server's webhook timeout is 5 s.
+    std::chrono::milliseconds deadline{4000};
+    // After a 409: a random pause up to this before re-reading.
+    std::chrono::milliseconds conflict_backoff{5};
+    std::size_t max_batch = 256;
+    Informer::Options informer;
+  };
+  struct Stats {
+    long long batches = 0;    // batches taken by the writer
+    long long changes = 0;    // update() calls served
+    long long puts = 0;       // PUTs sent
+    long long conflicts = 0;  // 409s received
+  };
+
+  ConfigMapRegistryStore(KubeClient& client, std::string namespace_name, std::string name, Options options);
+  ConfigMapRegistryStore(KubeClient& client, std::string namespace_name, std::string name)
+      : ConfigMapRegistryStore(client, std::move(namespace_name), std::move(name), Options{}) {}
+  ~ConfigMapRegistryStore() override;
+  ConfigMapRegistryStore(const ConfigMapRegistryStore&) = delete;
+  ConfigMapRegistryStore& operator=(const ConfigMapRegistryStore&) = delete;
+
+  // Starts the watch and the writer.
+  void start();
+  void stop();
+  bool synced() const { return informer_.synced(); }
+  std::string status() const;
+
+  // The cached registry. Before the watch's first LIST, or when the ConfigMap
+  // was not found by it, read directly. Throws StoreError when the ConfigMap
+  // is missing or its registry.yaml does not parse, StoreUnavailable when the
+  // API server cannot be reached.
+  std::shared_ptr<const RegistrySnapshot> snapshot() override;
+  // Queues `change` for the writer and waits for the batch holding it.
+  Registry update(const std::function<bool(Registry&)>& change) override;
+  std::shared_ptr<const RegistrySnapshot> last_known() override;
+
+  Stats stats() const;
+  std::string describe() const { return namespace_ + "/" + name_; }
+
+ private:
+  struct Version;  // one read of the ConfigMap: the object, its resourceVersion, the parsed registry
+  struct Waiting;  // one queued change and the promise its caller waits on
+
+  std::shared_ptr<const Version> read_from_api();
+  std::shared_ptr<const Version> version_of(const nlohmann::json& object) const;
+  void on_list(const std::vector<nlohmann::json>& items);
+  void on_event(std::string_view type, const nlohmann::json& object);
+  // Caches a version read or written directly (not from the watch).
+  void set_cached(std::shared_ptr<const Version> version);
+  void writer_loop();
+  bool write_batch(std::vector<std::shared_ptr<Waiting>>& batch);  // true when it wrote
+
+  KubeClient& client_;
+  std::string namespace_;
+  std::string name_;
+  std::string path_;
+  Options options_;
+  Informer informer_;
+
+  mutable std::mutex cache_mutex_;
+  std::shared_ptr<const Version> cached_;              // from the watch or our own writes; null: none
+  std::shared_ptr<const RegistrySnapshot> last_good_;  // the last registry read that parsed
+  bool cached_missing_ = false;                        // the watch saw no such ConfigMap
+  std::string awaiting_;  // resourceVersion of cached_ while the watch has not delivered it yet
+  std::chrono::steady_clock::time_point awaiting_since_;
+  std::deque<std::string> seen_;  // the resourceVersions the watch delivered lately, oldest first
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_wake_;
+  std::deque<std::shared_ptr<Waiting>> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+  std::chrono::steady_clock::time_point last_conflict_;  // writer thread only
+  std::thread writer_;
+};
+
+}  // namespace cdcguard::kube
