@@ -1,21 +1,42 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <memory>
 
 #include "cdcguard/admission_review.hpp"
+#include "cdcguard/cluster_view.hpp"
 #include "cdcguard/registry_store.hpp"
 #include "cdcguard/time.hpp"
 
 // The webhook's decisions, apart from HTTP: /validate and /mutate for one
 // AdmissionReview request, with claims written through a RegistryStore. The
-// view of other connectors is the registry (standalone mode); a cluster cache
-// comes with the Kubernetes integration.
+// other connectors are those of a ClusterView (in a cluster) or none (standalone:
+// the registry stands for them).
 namespace cdcguard::admission {
+
+// What to do when the registry cannot be reached or written (the API server
+// is down): deny, or admit what the last registry seen and the cluster cache
+// allow, with a warning that no claim was recorded. A known duplicate is
+// denied either way.
+enum class OnApiError { Deny, AllowFromCache };
+
+struct HandlerOptions {
+  // The cluster's connectors; null: standalone.
+  std::function<std::shared_ptr<const ClusterView>()> cluster;
+  // In a cluster an admitted id is claimed as Pending (claimUid, expiresAt)
+  // until the reconciler sees the connector; standalone nothing would confirm
+  // it, so it is recorded Active.
+  bool pending_claims = false;
+  std::chrono::seconds claim_ttl{300};
+  OnApiError on_api_error = OnApiError::Deny;
+};
 
 class AdmissionHandler {
  public:
   using Clock = std::function<TimePoint()>;
-  AdmissionHandler(RegistryStore& store, Clock clock) : store_(store), clock_(std::move(clock)) {}
+  AdmissionHandler(RegistryStore& store, Clock clock, HandlerOptions options = {})
+      : store_(store), clock_(std::move(clock)), options_(std::move(options)) {}
 
   // CREATE and UPDATE are judged; an UPDATE that changes none of the facts the
   // rules read is allowed with its violations as warnings (ratcheting). An
@@ -28,8 +49,12 @@ class AdmissionHandler {
   Response mutate(const Request& request);
 
  private:
+  Response validate_connect(const Request& request);
+  std::shared_ptr<const ClusterView> cluster() const;
+
   RegistryStore& store_;
   Clock clock_;
+  HandlerOptions options_;
 };
 
 }  // namespace cdcguard::admission

@@ -42,6 +42,11 @@ struct ServerOptions {
   // How often the certificate files are checked for a rotation (buffered log
   // lines are flushed at least every second).
   std::chrono::milliseconds certificate_poll{1000};
+  // How admissions are judged and claimed (cluster view, Pending claims, API errors).
+  admission::HandlerOptions handler;
+  // Why the webhook cannot judge yet ("" when it can): /readyz answers 503
+  // with it, e.g. until the cluster cache has listed every connector once.
+  std::function<std::string()> not_ready;
 };
 
 class WebhookServer {

@@ -48,13 +48,18 @@ bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
          a.key() == b.key();
 }
 
-std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryIndex& index, TimePoint now) {
-  const Registry& registry = index.registry();
-  // The other connectors: none in standalone mode (the registry stands for
-  // them). The rules skip the subject's own key in the view, so an empty view
-  // judges exactly as one holding only the subject, without building one per request.
+// The other connectors: the cluster's (in a cluster) or none (standalone, where
+// the registry stands for them). The rules skip the subject's own key in the
+// view, so an empty view judges exactly as one holding only the subject.
+const ConnectorIndex& others_in(const ClusterView* cluster) {
   static const ConnectorIndex kNoOthers;
-  const ConnectorIndex& view = kNoOthers;
+  return cluster ? cluster->connectors : kNoOthers;
+}
+
+std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryIndex& index,
+                                const ClusterView* cluster, TimePoint now) {
+  const Registry& registry = index.registry();
+  const ConnectorIndex& view = others_in(cluster);
   const ConnectorFacts s = with_mutation_defaults(subject, registry);
   const ServerIdAllocator allocator(index, view, now);
   const FixHints hints(allocator);
@@ -88,21 +93,43 @@ Response verdict(const Request& r, const ConnectorFacts& subject, const std::vec
   return d;
 }
 
-// Whether record() would change anything: the connector's only live entry is
-// already an Active one holding this id.
-bool recorded(const RegistryIndex& index, const ConnectorFacts& s, TimePoint now) {
+// How an admitted id is written down: Active (standalone), or a Pending claim
+// that expires unless the reconciler sees the connector (in a cluster).
+struct ClaimStyle {
+  bool pending = false;
+  std::chrono::seconds ttl{300};
+  std::string uid;  // the admission request that claims it
+};
+
+// Whether record() would change anything: the connector's only live entry
+// already holds this id, as Active (or as a Pending claim, in a cluster).
+bool recorded(const RegistryIndex& index, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
   if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return true;
   bool holds = false;
   for (const RegistryEntry* e : index.entries_of(s.key())) {
     if (!e->is_live(now)) continue;
-    if (e->server_id != s.server_id.id || e->status != EntryStatus::Active) return false;
+    if (e->server_id != s.server_id.id) return false;
+    if (e->status != EntryStatus::Active && !(style.pending && e->status == EntryStatus::Pending))
+      return false;
     holds = true;
   }
   return holds;
 }
 
+void make_claim(RegistryEntry& e, TimePoint now, const ClaimStyle& style) {
+  if (style.pending) {
+    e.status = EntryStatus::Pending;
+    e.claim_uid = style.uid;
+    e.expires_at = now + style.ttl;
+  } else {
+    e.status = EntryStatus::Active;
+    e.claim_uid.clear();
+    e.expires_at.reset();
+  }
+}
+
 // Records the admitted id; an earlier live id of the same connector goes into embargo.
-bool record(Registry& registry, const ConnectorFacts& s, TimePoint now) {
+bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
   if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return false;
   bool changed = false;
   bool holds = false;
@@ -110,10 +137,10 @@ bool record(Registry& registry, const ConnectorFacts& s, TimePoint now) {
     if (e.connector != s.key() || !e.is_live(now)) continue;
     if (e.server_id == s.server_id.id) {
       holds = true;
-      if (e.status != EntryStatus::Active) {
-        e.status = EntryStatus::Active;  // standalone: no reconciler confirms a claim
-        e.claim_uid.clear();
-        e.expires_at.reset();
+      const bool settled =
+          e.status == EntryStatus::Active || (style.pending && e.status == EntryStatus::Pending);
+      if (!settled) {  // Reserved before deployment, or a standalone Pending: now taken
+        make_claim(e, now, style);
         changed = true;
       }
     } else {
@@ -126,23 +153,36 @@ bool record(Registry& registry, const ConnectorFacts& s, TimePoint now) {
     RegistryEntry e;
     e.connector = s.key();
     e.server_id = s.server_id.id;
-    e.status = EntryStatus::Active;
     e.date = date_of(now);
+    make_claim(e, now, style);
     registry.entries.push_back(std::move(e));
     changed = true;
   }
   return changed;
 }
 
+bool is_connect_cluster(const Request& r) {
+  return r.kind.group == "kafka.strimzi.io" && r.kind.kind == "KafkaConnect";
+}
+
 }  // namespace
 
+std::shared_ptr<const ClusterView> AdmissionHandler::cluster() const {
+  return options_.cluster ? options_.cluster() : nullptr;
+}
+
 Response AdmissionHandler::validate(const Request& r) {
+  if (is_connect_cluster(r) && (r.operation == "CREATE" || r.operation == "UPDATE"))
+    return validate_connect(r);
   if (!is_connector(r) || r.operation == "DELETE" || r.operation == "CONNECT") return allow(r);
   std::string error;
   const auto subject = facts_of(r.object, r, error);
   if (!subject) return deny(r, 400, "invalid KafkaConnector: " + error);
   if (!subject->is_debezium()) return allow(r);
   const TimePoint now = clock_();
+  const auto view = cluster();
+  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
+  std::optional<Response> judged;  // the verdict before a write failed, for allow-from-cache
   try {
     const auto snapshot = store_.snapshot();
     if (r.operation == "UPDATE" && r.old_object.is_map()) {
@@ -150,7 +190,7 @@ Response AdmissionHandler::validate(const Request& r) {
       const auto before = facts_of(r.old_object, r, old_error);
       if (before && same_rule_facts(*before, *subject)) {
         Response out = allow(r);
-        for (const auto& v : evaluate(*subject, snapshot->index, now)) {
+        for (const auto& v : evaluate(*subject, snapshot->index, view.get(), now)) {
           if (v.action == Action::Audit) continue;
           out.warnings.push_back(describe(v));
           out.warned_by.push_back(v.rule);
@@ -160,21 +200,86 @@ Response AdmissionHandler::validate(const Request& r) {
     }
     // Most admissions change nothing (a re-applied manifest, a retry): judged on
     // the shared snapshot without taking the write lock.
-    Response out = verdict(r, *subject, evaluate(*subject, snapshot->index, now));
-    if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now)) return out;
+    Response out = verdict(r, *subject, evaluate(*subject, snapshot->index, view.get(), now));
+    if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now, style)) return out;
+    judged = out;
     // The verdict that counts is the one computed against the version it is written into.
     store_.update([&](Registry& registry) {
       const RegistryIndex index(registry);
-      out = verdict(r, *subject, evaluate(*subject, index, now));
-      return out.allowed && record(registry, *subject, now);
+      out = verdict(r, *subject, evaluate(*subject, index, view.get(), now));
+      return out.allowed && record(registry, *subject, now, style);
     });
     return out;
+  } catch (const StoreUnavailable& e) {
+    if (options_.on_api_error == OnApiError::AllowFromCache) {
+      const auto last = store_.last_known();
+      if (last) {
+        Response out =
+            judged ? *judged : verdict(r, *subject, evaluate(*subject, last->index, view.get(), now));
+        if (out.allowed)
+          out.warnings.push_back(
+              std::string("cdc-guard admitted this from its cache without recording a claim "
+                          "(--on-api-error allow-from-cache): ") +
+              e.what());
+        return out;
+      }
+    }
+    return deny(
+        r, 500,
+        std::string("cdc-guard cannot read or write the registry, so it cannot rule out a duplicate: ") +
+            e.what());
   } catch (const StoreError& e) {
     return deny(
         r, 500,
         std::string("cdc-guard cannot read or write the registry, so it cannot rule out a duplicate: ") +
             e.what());
   }
+}
+
+// A KafkaConnect is judged against the other Connect clusters the cluster
+// cache saw (connect-* rules); standalone there are none. An UPDATE that keeps
+// the facts those rules read is ratcheted like a connector's.
+Response AdmissionHandler::validate_connect(const Request& r) {
+  std::vector<ManifestError> errors;
+  const auto subject = connect_cluster_from_object(r.object, {}, r.namespace_name, errors);
+  if (!subject) return allow(r);  // not a shape the connect-* rules can read; Strimzi's CRD schema judges it
+  const auto view = cluster();
+  if (!view) return allow(r);
+  const TimePoint now = clock_();
+  std::vector<Violation> found = find_connect_violations(*subject, view->connect_index);
+  if (found.empty()) return allow(r);
+  try {
+    apply_enforcement(found, store_.snapshot()->registry, now);
+  } catch (const StoreError&) {
+    // The enforcement actions live in the registry; without it every rule denies (its default).
+  }
+  bool ratchet = false;
+  if (r.operation == "UPDATE" && r.old_object.is_map()) {
+    std::vector<ManifestError> old_errors;
+    const auto before = connect_cluster_from_object(r.old_object, {}, r.namespace_name, old_errors);
+    ratchet = before && before->bootstrap_servers == subject->bootstrap_servers &&
+              before->group_id.value == subject->group_id.value &&
+              before->offset_topic.value == subject->offset_topic.value &&
+              before->config_topic.value == subject->config_topic.value &&
+              before->status_topic.value == subject->status_topic.value;
+  }
+  std::string denied;
+  Response out = allow(r);
+  for (const auto& v : found) {
+    if (v.action == Action::Deny && !ratchet) {
+      denied += (denied.empty() ? "" : "; ") + describe(v);
+      out.denied_by.push_back(v.rule);
+    } else if (v.action != Action::Audit) {
+      out.warnings.push_back(describe(v));
+      out.warned_by.push_back(v.rule);
+    }
+  }
+  if (denied.empty()) return out;
+  Response d = deny(r, 403, "cdc-guard denied KafkaConnect " + subject->key() + ": " + denied);
+  d.warnings = std::move(out.warnings);
+  d.denied_by = std::move(out.denied_by);
+  d.warned_by = std::move(out.warned_by);
+  return d;
 }
 
 Response AdmissionHandler::mutate(const Request& r) {
@@ -185,6 +290,8 @@ Response AdmissionHandler::mutate(const Request& r) {
   const auto state = subject->server_id.state;
   if (state != ServerIdValue::State::Missing && state != ServerIdValue::State::Auto) return allow(r);
   const TimePoint now = clock_();
+  const auto view = cluster();
+  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
   try {
     std::optional<std::uint32_t> id;
     std::string why;
@@ -196,9 +303,8 @@ Response AdmissionHandler::mutate(const Request& r) {
       history.reset();
       const Registry& registry = index.registry();
       if (!registry.rules.auto_assign) return false;
-      const ConnectorIndex none;
-      const Allocation a =
-          ServerIdAllocator(index, none, now).next_for(subject->namespace_name, subject->key());
+      const Allocation a = ServerIdAllocator(index, others_in(view.get()), now)
+                               .next_for(subject->namespace_name, subject->key());
       if (!a.id) {
         why = a.error;
         return false;
@@ -217,8 +323,8 @@ Response AdmissionHandler::mutate(const Request& r) {
         RegistryEntry e;
         e.connector = subject->key();
         e.server_id = *id;
-        e.status = EntryStatus::Active;
         e.date = date_of(now);
+        make_claim(e, now, style);
         e.claim_uid = r.uid;
         registry.entries.push_back(std::move(e));
         return true;
@@ -231,6 +337,7 @@ Response AdmissionHandler::mutate(const Request& r) {
     out.patch = server_id_patch(r.object, *id, history).dump();
     return out;
   } catch (const StoreError& e) {
+    // No allow-from-cache here: an id that is not claimed could be handed out twice.
     return deny(
         r, 500,
         std::string("cdc-guard cannot read or write the registry to assign a server id: ") + e.what());

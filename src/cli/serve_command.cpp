@@ -4,9 +4,14 @@
 #include <charconv>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "cdcguard/certificate_reloader.hpp"
+#include "cdcguard/cluster_cache.hpp"
+#include "cdcguard/configmap_registry_store.hpp"
 #include "cdcguard/event_log.hpp"
+#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube_config.hpp"
 #include "cdcguard/registry_store.hpp"
 #include "cdcguard/version.hpp"
 #include "cdcguard/webhook_server.hpp"
@@ -17,24 +22,42 @@ namespace {
 
 constexpr const char* kServeHelp =
     R"(Usage: cdc-guard serve --tls-cert FILE --tls-key FILE --registry-file FILE [options]
+       cdc-guard serve --tls-cert FILE --tls-key FILE --registry-configmap NAMESPACE/NAME [options]
 
 Runs the admission webhook over HTTPS (TLS 1.2 and 1.3):
   POST /validate   admission.k8s.io/v1 AdmissionReview for KafkaConnector: the verdict
   POST /mutate     assigns a free server id (and schema history topic) by JSONPatch
-  GET  /healthz    the process is up;  GET /readyz   the registry can be read
+  GET  /healthz    the process is up;  GET /readyz   ready to judge (registry read, cache synced)
 and on the metrics port, over plain HTTP, GET /metrics (Prometheus text format).
 The certificate and key are reloaded when their files change (cert-manager
 rotation), without a restart. SIGTERM or SIGINT: stop accepting, finish the
 requests in flight, exit 0.
 
-Standalone mode: the registry file is the store. An admitted connector is
-recorded as an Active entry; writes are atomic (temporary file, fsync, rename)
-and serialised, also across processes (flock on FILE.lock).
+Standalone mode (--registry-file): the registry file is the store. An admitted
+connector is recorded as an Active entry; writes are atomic (temporary file,
+fsync, rename) and serialised, also across processes (flock on FILE.lock).
+
+Cluster mode (--registry-configmap): the registry is the ConfigMap's
+`registry.yaml`. An admitted id is claimed as a Pending entry inside the
+admission, by a PUT with the ConfigMap's resourceVersion (a 409 Conflict is
+re-read and re-judged), so two replicas never admit the same id; the claims of
+one replica are written together. Connectors and KafkaConnects are watched in
+the cluster, so the topic and connect rules see the other connectors.
 
 Options:
   --tls-cert FILE          PEM certificate (chain) served to the API server
   --tls-key FILE           PEM private key of that certificate
   --registry-file FILE     registry YAML (bare, or a ConfigMap manifest; written back bare)
+  --registry-configmap NAMESPACE/NAME
+                           the registry ConfigMap (data key registry.yaml)
+  --kubeconfig FILE        cluster mode: the kubeconfig to use (default: $KUBECONFIG,
+                           else the pod's service account, else ~/.kube/config)
+  --namespaces A,B         cluster mode: watch connectors in these namespaces only (default: all)
+  --on-api-error deny|allow-from-cache
+                           cluster mode: when the API server cannot be reached, deny
+                           (default) or admit what the cached registry and cluster allow,
+                           with a warning; a known duplicate is denied either way
+  --claim-ttl SECONDS      cluster mode: a Pending claim lapses after this (default 300)
   --port N                 HTTPS port (default 8443; 0 picks a free one)
   --metrics-port N         metrics port (default 8080; 0 picks a free one; -1 none)
   --address ADDR           address to listen on (default 0.0.0.0)
@@ -76,10 +99,15 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   server::LogFormat format = server::LogFormat::Text;
   spdlog::level::level_enum level = spdlog::level::info;
   std::string registry_path;
+  std::string configmap_namespace;
+  std::string configmap_name;
+  std::string kubeconfig;
+  std::vector<std::string> namespaces;
   try {
     parsed = parse_args(args, {"--tls-cert", "--tls-key", "--registry-file", "--port", "--metrics-port",
                                "--address", "--threads", "--read-timeout", "--max-body-bytes", "--log-format",
-                               "--log-level", "--certificate-poll-ms"});
+                               "--log-level", "--certificate-poll-ms", "--registry-configmap", "--kubeconfig",
+                               "--namespaces", "--on-api-error", "--claim-ttl"});
     if (parsed.help) {
       io.out << kServeHelp;
       return kExitOk;
@@ -88,7 +116,47 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
       throw UsageError("unexpected argument \"" + parsed.positional.front() + "\"");
     options.tls_cert = required(parsed, "--tls-cert");
     options.tls_key = required(parsed, "--tls-key");
-    registry_path = required(parsed, "--registry-file");
+    const bool file_mode = parsed.flags.count("--registry-file") > 0;
+    const bool cluster_mode = parsed.flags.count("--registry-configmap") > 0;
+    if (file_mode == cluster_mode) throw UsageError("give one of --registry-file and --registry-configmap");
+    if (file_mode) {
+      registry_path = required(parsed, "--registry-file");
+      for (const char* flag : {"--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl"})
+        if (parsed.flags.count(flag)) throw UsageError(std::string(flag) + " needs --registry-configmap");
+    } else {
+      const std::string where = required(parsed, "--registry-configmap");
+      const auto slash = where.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == where.size() ||
+          where.find('/', slash + 1) != std::string::npos)
+        throw UsageError("--registry-configmap must be NAMESPACE/NAME, got \"" + where + "\"");
+      configmap_namespace = where.substr(0, slash);
+      configmap_name = where.substr(slash + 1);
+      if (auto it = parsed.flags.find("--kubeconfig"); it != parsed.flags.end()) {
+        if (it->second.empty()) throw UsageError("--kubeconfig needs a file");
+        kubeconfig = it->second;
+      }
+      if (auto it = parsed.flags.find("--namespaces"); it != parsed.flags.end()) {
+        std::string rest = it->second;
+        while (!rest.empty()) {
+          const auto comma = rest.find(',');
+          const std::string ns = rest.substr(0, comma);
+          if (ns.empty()) throw UsageError("--namespaces has an empty name in \"" + it->second + "\"");
+          namespaces.push_back(ns);
+          rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+        }
+        if (namespaces.empty()) throw UsageError("--namespaces needs at least one namespace");
+      }
+      if (auto it = parsed.flags.find("--on-api-error"); it != parsed.flags.end()) {
+        if (it->second == "deny")
+          options.handler.on_api_error = admission::OnApiError::Deny;
+        else if (it->second == "allow-from-cache")
+          options.handler.on_api_error = admission::OnApiError::AllowFromCache;
+        else
+          throw UsageError("--on-api-error must be deny or allow-from-cache, got \"" + it->second + "\"");
+      }
+      options.handler.pending_claims = true;
+      options.handler.claim_ttl = std::chrono::seconds(integer_flag(parsed, "--claim-ttl", 300, 10, 86400));
+    }
     options.port = static_cast<int>(integer_flag(parsed, "--port", 8443, 0, 65535));
     options.metrics_port = static_cast<int>(integer_flag(parsed, "--metrics-port", 8080, -1, 65535));
     if (auto it = parsed.flags.find("--address"); it != parsed.flags.end()) options.address = it->second;
@@ -116,18 +184,54 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   }
 
   server::EventLog log(format, level);
-  FileRegistryStore store(registry_path);
-  try {
-    const auto snapshot = store.snapshot();
-    log.info("registry loaded",
-             {{"file", registry_path},
-              server::LogField::num("entries", static_cast<long long>(snapshot->registry.entries.size())),
-              server::LogField::flag("autoAssign", snapshot->registry.rules.auto_assign)});
-  } catch (const StoreError& e) {
-    log.error("cannot start: the registry cannot be read", {{"error", e.what()}});
-    io.err << "cdc-guard serve: " << e.what() << "\n";
-    return kExitUsage;
+  std::unique_ptr<kube::KubeClient> client;
+  std::unique_ptr<kube::ClusterCache> cache;
+  kube::ConfigMapRegistryStore* configmap_store = nullptr;
+  std::unique_ptr<RegistryStore> store;
+  if (!registry_path.empty()) {
+    auto file_store = std::make_unique<FileRegistryStore>(registry_path);
+    try {
+      const auto snapshot = file_store->snapshot();
+      log.info("registry loaded",
+               {{"file", registry_path},
+                server::LogField::num("entries", static_cast<long long>(snapshot->registry.entries.size())),
+                server::LogField::flag("autoAssign", snapshot->registry.rules.auto_assign)});
+    } catch (const StoreError& e) {
+      log.error("cannot start: the registry cannot be read", {{"error", e.what()}});
+      io.err << "cdc-guard serve: " << e.what() << "\n";
+      return kExitUsage;
+    }
+    store = std::move(file_store);
+  } else {
+    try {
+      client = std::make_unique<kube::KubeClient>(kube::resolve_cluster_config(kubeconfig));
+    } catch (const std::exception& e) {
+      log.error("cannot start: no usable cluster configuration", {{"error", e.what()}});
+      io.err << "cdc-guard serve: " << e.what() << "\n";
+      return kExitUsage;
+    }
+    auto cm = std::make_unique<kube::ConfigMapRegistryStore>(*client, configmap_namespace, configmap_name);
+    configmap_store = cm.get();
+    store = std::move(cm);
+    cache = std::make_unique<kube::ClusterCache>(*client, kube::ClusterCache::Options{namespaces, {}});
+    options.handler.cluster = [c = cache.get()] { return c->snapshot(); };
+    options.not_ready = [c = cache.get(), s = configmap_store]() -> std::string {
+      if (!s->synced()) return s->status();
+      if (!c->synced()) return c->status();
+      return "";
+    };
+    log.info("cluster mode", {{"server", client->server()},
+                              {"source", client->config().source},
+                              {"registry", configmap_namespace + "/" + configmap_name}});
   }
+  // Stops the watches first: an informer blocked in a watch would otherwise
+  // wait out its read timeout.
+  const auto stop_cluster = [&] {
+    if (!client) return;
+    client->stop_streams();
+    cache->stop();
+    configmap_store->stop();
+  };
 
   // SIGTERM and SIGINT are taken by this thread with sigtimedwait; blocked
   // before any server thread exists, so every thread inherits the mask.
@@ -139,26 +243,47 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
 
   std::unique_ptr<server::WebhookServer> webhook;
   try {
-    webhook = std::make_unique<server::WebhookServer>(options, store, log, [] {
+    webhook = std::make_unique<server::WebhookServer>(options, *store, log, [] {
       return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     });
+    if (configmap_store) configmap_store->start();
+    if (cache) cache->start();
     webhook->start();
   } catch (const std::exception& e) {
     log.error("cannot start", {{"error", e.what()}});
     io.err << "cdc-guard serve: " << e.what() << "\n";
+    stop_cluster();
     return kExitUsage;
   }
-  log.info("cdc-guard started", {{"version", kVersion}, {"registry", registry_path}});
+  log.info(
+      "cdc-guard started",
+      {{"version", kVersion},
+       {"registry", registry_path.empty() ? configmap_namespace + "/" + configmap_name : registry_path}});
   log.flush();
 
   int signal_number = 0;
+  std::optional<std::string> last_readiness;  // nothing logged yet
   while (signal_number <= 0) {
     const timespec tick{1, 0};
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (options.not_ready) {
+      // One line when readiness changes, not one per tick.
+      const std::string why = options.not_ready();
+      if (why != last_readiness) {
+        if (why.empty())
+          log.info("ready: registry ConfigMap read and cluster cache synced",
+                   {{"strimziVersion", cache->strimzi_version()}});
+        else
+          log.warn("not ready", {{"reason", why}});
+        log.flush();
+        last_readiness = why;
+      }
+    }
   }
   log.info("stopping: finishing requests in flight",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   webhook->stop();
+  stop_cluster();
   log.info("stopped");
   log.flush();
   return kExitOk;

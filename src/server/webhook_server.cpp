@@ -95,7 +95,7 @@ struct WebhookServer::Impl {
         store(s),
         log(l),
         clock(std::move(c)),
-        handler(store, clock),
+        handler(store, clock, options.handler),
         certificate(options.tls_cert, options.tls_key),
         https([this](SSL_CTX& ctx) { return certificate.configure(ctx); }) {}
 
@@ -157,6 +157,14 @@ struct WebhookServer::Impl {
       res.set_content("ok\n", "text/plain");
     };
     const auto ready = [this](const httplib::Request&, httplib::Response& res) {
+      if (options.not_ready) {
+        const std::string why = options.not_ready();
+        if (!why.empty()) {
+          res.status = 503;
+          res.set_content("not ready: " + why + "\n", "text/plain");
+          return;
+        }
+      }
       try {
         store.snapshot();
         res.set_content("ok\n", "text/plain");

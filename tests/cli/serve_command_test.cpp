@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/fake_api_server.hpp"
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -280,7 +281,28 @@ INSTANTIATE_TEST_SUITE_P(
                    "--tls-cert is required"},
         StartError{"no-registry",
                    {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key"},
-                   "--registry-file is required"},
+                   "give one of --registry-file and --registry-configmap"},
+        StartError{"both-registries",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/registry.yaml", "--registry-configmap", "cdc-guard/registry"},
+                   "give one of --registry-file and --registry-configmap"},
+        StartError{"configmap-without-namespace",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key",
+                    "--registry-configmap", "registry"},
+                   "--registry-configmap must be NAMESPACE/NAME, got \"registry\""},
+        StartError{"kubeconfig-with-a-file",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
+                    "{dir}/registry.yaml", "--kubeconfig", "{dir}/kubeconfig"},
+                   "--kubeconfig needs --registry-configmap"},
+        StartError{"bad-on-api-error",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key",
+                    "--registry-configmap", "cdc-guard/registry", "--on-api-error", "allow"},
+                   "--on-api-error must be deny or allow-from-cache"},
+        StartError{"missing-kubeconfig",
+                   {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key",
+                    "--registry-configmap", "cdc-guard/registry", "--kubeconfig", "{dir}/no-kubeconfig",
+                    "--port", "0", "--metrics-port", "-1"},
+                   "no-kubeconfig"},
         StartError{"bad-port",
                    {"serve", "--tls-cert", "{dir}/tls.crt", "--tls-key", "{dir}/tls.key", "--registry-file",
                     "{dir}/registry.yaml", "--port", "99999"},
@@ -322,6 +344,57 @@ TEST_F(ServeCommand, APortInUseIsReported) {
   EXPECT_EQ(second.stop(0), 2) << second.output();
   EXPECT_NE(second.output().find("cannot listen on 127.0.0.1:" + port), std::string::npos) << second.output();
   EXPECT_EQ(first.stop(SIGTERM), 0);
+}
+
+// Cluster mode against the fake API server (support/fake_api_server.hpp: it
+// stands in for kube-apiserver, which cannot run here): the kubeconfig is
+// read, /readyz turns 200 once the ConfigMap and the connectors are listed, a
+// claim lands in the ConfigMap, and SIGTERM ends the open watches at once.
+TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
+  FakeApiServer api(ca_.issue("kube-apiserver"));
+  api.start();
+  api.apply({{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "registry"}, {"namespace", "cdc-guard"}}},
+             {"data", {{"registry.yaml", read_fixture_file("admission/registry.yaml")}}}});
+  write_text_file(dir_ / "ca.crt", ca_.cert_pem());
+  write_text_file(dir_ / "token", "test-token");
+  write_text_file(dir_ / "kubeconfig",
+                  "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n"
+                  "    server: " +
+                      api.url() +
+                      "\n    certificate-authority: ca.crt\n"
+                      "contexts:\n- name: fake\n  context: {cluster: fake, user: webhook}\n"
+                      "users:\n- name: webhook\n  user: {tokenFile: " +
+                      (dir_ / "token").string() + "}\n");
+  ServeProcess serve({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
+                      (dir_ / "tls.key").string(), "--registry-configmap", "cdc-guard/registry",
+                      "--kubeconfig", (dir_ / "kubeconfig").string(), "--port", "0", "--metrics-port", "-1",
+                      "--address", "127.0.0.1", "--log-format", "json"});
+  const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+))"));
+  ASSERT_FALSE(m.empty()) << serve.output();
+  ASSERT_FALSE(
+      serve.wait_for(std::regex(R"("msg":"ready: registry ConfigMap read and cluster cache synced")"))
+          .empty())
+      << serve.output();
+  TlsConnection::Options o;
+  o.ca_pem = ca_.cert_pem();
+  {
+    TlsConnection c(std::stoi(m[1].str()), o);
+    EXPECT_EQ(c.request("GET", "/readyz", "", "").status, 200);
+    const HttpReply r =
+        c.request("POST", "/validate", read_fixture_file("admission/create-new-id-v1beta2.json"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["response"]["allowed"], true) << r.body;
+  }
+  const auto cm = api.get("ConfigMap", "cdc-guard", "registry");
+  ASSERT_TRUE(cm.has_value());
+  const std::string registry = (*cm)["data"]["registry.yaml"];
+  EXPECT_NE(registry.find("status: Pending"), std::string::npos) << registry;
+  const auto stop_started = steady_clock::now();
+  EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.output();
+  EXPECT_LT(steady_clock::now() - stop_started, milliseconds(4000)) << "the watches held the stop";
+  EXPECT_NE(serve.output().find(R"("source":"kubeconfig)"), std::string::npos) << serve.output();
 }
 
 }  // namespace
