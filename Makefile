@@ -23,6 +23,9 @@ bench: ## run the check and webhook benchmarks (bench/README.md)
 	./bench/check_bench.sh
 	ROUNDS=3 ./bench/webhook.sh
 
+bench-claim: ## the claim path against the fake API server (bench/README.md)
+	cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON && ninja -C build claim_latency && ./build/claim_latency 200
+
 fmt: ## clang-format all sources in place
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
@@ -32,4 +35,4 @@ lint: ## clang-format check (no changes)
 docker-build: ## build the container image
 	docker build -t cdc-guard:dev .
 
-.PHONY: help deps build test demo asan bench fmt lint docker-build
+.PHONY: help deps build test demo asan bench bench-claim fmt lint docker-build
