@@ -73,7 +73,8 @@ class FakeApiServer {
   };
 
   explicit FakeApiServer(PemPair serving_certificate, Options options);
-  explicit FakeApiServer(PemPair serving_certificate) : FakeApiServer(std::move(serving_certificate), Options{}) {}
+  explicit FakeApiServer(PemPair serving_certificate)
+      : FakeApiServer(std::move(serving_certificate), Options{}) {}
   ~FakeApiServer();
   FakeApiServer(const FakeApiServer&) = delete;
   FakeApiServer& operator=(const FakeApiServer&) = delete;
@@ -118,13 +119,13 @@ class FakeApiServer {
 
   // Observation, for assertions.
   struct Counters {
-    int requests = 0;       // every request that reached a handler (authenticated or not)
-    int unauthorized = 0;   // 401s
-    int configmap_puts = 0; // ConfigMap PUTs received (authenticated, not failed by fail_next)
-    int conflicts = 0;      // 409s from PUTs and POSTs
-    int lists = 0;          // LISTs answered with a List or 410
-    int watches = 0;        // watch streams opened
-    int gone = 0;           // 410 answers (LIST) and ERROR 410 events (WATCH)
+    int requests = 0;        // every request that reached a handler (authenticated or not)
+    int unauthorized = 0;    // 401s
+    int configmap_puts = 0;  // ConfigMap PUTs received (authenticated, not failed by fail_next)
+    int conflicts = 0;       // 409s from PUTs and POSTs
+    int lists = 0;           // LISTs answered with a List or 410
+    int watches = 0;         // watch streams opened
+    int gone = 0;            // 410 answers (LIST) and ERROR 410 events (WATCH)
   };
   Counters counters() const;
   // The bearer tokens presented, valid or not, one per request, in order (for
