@@ -1,12 +1,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <memory>
 #include <optional>
 
 #include "cdcguard/certificate_reloader.hpp"
+#include "cdcguard/claim_confirmation.hpp"
 #include "cdcguard/cluster_cache.hpp"
 #include "cdcguard/configmap_registry_store.hpp"
 #include "cdcguard/event_log.hpp"
@@ -57,7 +59,9 @@ Options:
                            cluster mode: when the API server cannot be reached, deny
                            (default) or admit what the cached registry and cluster allow,
                            with a warning; a known duplicate is denied either way
-  --claim-ttl SECONDS      cluster mode: a Pending claim lapses after this (default 300)
+  --claim-ttl SECONDS      cluster mode: a Pending claim lapses after this (default 300),
+                           unless the connector is seen with that id first (then Active;
+                           checked every 10 s)
   --port N                 HTTPS port (default 8443; 0 picks a free one)
   --metrics-port N         metrics port (default 8080; 0 picks a free one; -1 none)
   --address ADDR           address to listen on (default 0.0.0.0)
@@ -103,11 +107,12 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   std::string configmap_name;
   std::string kubeconfig;
   std::vector<std::string> namespaces;
+  std::chrono::milliseconds confirm_interval{10000};
   try {
     parsed = parse_args(args, {"--tls-cert", "--tls-key", "--registry-file", "--port", "--metrics-port",
                                "--address", "--threads", "--read-timeout", "--max-body-bytes", "--log-format",
                                "--log-level", "--certificate-poll-ms", "--registry-configmap", "--kubeconfig",
-                               "--namespaces", "--on-api-error", "--claim-ttl"});
+                               "--namespaces", "--on-api-error", "--claim-ttl", "--confirm-interval-ms"});
     if (parsed.help) {
       io.out << kServeHelp;
       return kExitOk;
@@ -156,6 +161,8 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
       }
       options.handler.pending_claims = true;
       options.handler.claim_ttl = std::chrono::seconds(integer_flag(parsed, "--claim-ttl", 300, 10, 86400));
+      confirm_interval =
+          std::chrono::milliseconds(integer_flag(parsed, "--confirm-interval-ms", 10000, 10, 3600000));
     }
     options.port = static_cast<int>(integer_flag(parsed, "--port", 8443, 0, 65535));
     options.metrics_port = static_cast<int>(integer_flag(parsed, "--metrics-port", 8080, -1, 65535));
@@ -261,10 +268,34 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
        {"registry", registry_path.empty() ? configmap_namespace + "/" + configmap_name : registry_path}});
   log.flush();
 
+  // A Pending claim whose connector the cache now sees with that id becomes
+  // Active. Every replica may do this: the write is a compare-and-swap and
+  // the change is the same, so a second replica finds nothing left to do.
+  const auto confirm = [&] {
+    if (!configmap_store || !configmap_store->synced() || !cache->synced()) return;
+    try {
+      const auto view = cache->snapshot();
+      const TimePoint now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+      if (confirmable_claims(configmap_store->snapshot()->registry, view->connectors, now) == 0) return;
+      std::size_t confirmed = 0;
+      configmap_store->update([&](Registry& registry) {
+        confirmed = confirm_claims(registry, view->connectors, now);
+        return confirmed > 0;
+      });
+      if (confirmed > 0)
+        log.info("claims confirmed: the connectors exist",
+                 {server::LogField::num("confirmed", static_cast<long long>(confirmed))});
+    } catch (const StoreError& e) {
+      log.warn("cannot confirm claims", {{"error", e.what()}});
+    }
+  };
+  const auto tick_length = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), confirm_interval);
+  auto next_confirm = std::chrono::steady_clock::now() + confirm_interval;
   int signal_number = 0;
   std::optional<std::string> last_readiness;  // nothing logged yet
   while (signal_number <= 0) {
-    const timespec tick{1, 0};
+    const auto tick_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tick_length).count();
+    const timespec tick{static_cast<time_t>(tick_ns / 1000000000), static_cast<long>(tick_ns % 1000000000)};
     signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     if (options.not_ready) {
       // One line when readiness changes, not one per tick.
@@ -278,6 +309,10 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
         log.flush();
         last_readiness = why;
       }
+    }
+    if (signal_number <= 0 && std::chrono::steady_clock::now() >= next_confirm) {
+      confirm();
+      next_confirm = std::chrono::steady_clock::now() + confirm_interval;
     }
   }
   log.info("stopping: finishing requests in flight",

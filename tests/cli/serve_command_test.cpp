@@ -370,7 +370,7 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
   ServeProcess serve({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
                       (dir_ / "tls.key").string(), "--registry-configmap", "cdc-guard/registry",
                       "--kubeconfig", (dir_ / "kubeconfig").string(), "--port", "0", "--metrics-port", "-1",
-                      "--address", "127.0.0.1", "--log-format", "json"});
+                      "--address", "127.0.0.1", "--log-format", "json", "--confirm-interval-ms", "100"});
   const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
   ASSERT_FALSE(
@@ -387,10 +387,23 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(nlohmann::json::parse(r.body)["response"]["allowed"], true) << r.body;
   }
-  const auto cm = api.get("ConfigMap", "cdc-guard", "registry");
-  ASSERT_TRUE(cm.has_value());
-  const std::string registry = (*cm)["data"]["registry.yaml"];
-  EXPECT_NE(registry.find("status: Pending"), std::string::npos) << registry;
+  const auto registry_text = [&] {
+    return (*api.get("ConfigMap", "cdc-guard", "registry"))["data"]["registry.yaml"].get<std::string>();
+  };
+  EXPECT_NE(registry_text().find("{connector: ecommerce/refunds-cdc, serverId: 184010, status: Pending"),
+            std::string::npos)
+      << registry_text();
+  // The connector is created: the claim is confirmed, Active without claimUid/expiresAt.
+  api.apply(
+      nlohmann::json::parse(read_fixture_file("admission/create-new-id-v1beta2.json"))["request"]["object"]);
+  ASSERT_FALSE(
+      serve.wait_for(std::regex(R"("msg":"claims confirmed: the connectors exist","confirmed":1)")).empty())
+      << serve.output();
+  EXPECT_NE(
+      registry_text().find("{connector: ecommerce/refunds-cdc, serverId: 184010, status: Active, date: "),
+      std::string::npos)
+      << registry_text();
+  EXPECT_EQ(registry_text().find("claimUid"), std::string::npos) << registry_text();
   const auto stop_started = steady_clock::now();
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.output();
   EXPECT_LT(steady_clock::now() - stop_started, milliseconds(4000)) << "the watches held the stop";

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <cstddef>
+
+#include "cdcguard/connector_index.hpp"
+#include "cdcguard/registry.hpp"
+#include "cdcguard/time.hpp"
+
+// A Pending claim becomes Active once the connector that claimed it is seen in
+// the cluster with that server id (DESIGN.md "Race-free uniqueness"). Pure:
+// the cluster is a ConnectorIndex, `now` an argument.
+namespace cdcguard {
+
+// How many Pending claims in `registry` the cluster confirms now.
+std::size_t confirmable_claims(const Registry& registry, const ConnectorIndex& cluster, TimePoint now);
+
+// Makes every such claim Active (claimUid and expiresAt cleared). Returns how
+// many it changed. A lapsed claim, or one whose connector holds another id or
+// is missing, is left alone: only a sighting confirms.
+std::size_t confirm_claims(Registry& registry, const ConnectorIndex& cluster, TimePoint now);
+
+}  // namespace cdcguard
