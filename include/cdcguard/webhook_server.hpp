@@ -47,6 +47,8 @@ struct ServerOptions {
   // Why the webhook cannot judge yet ("" when it can): /readyz answers 503
   // with it, e.g. until the cluster cache has listed every connector once.
   std::function<std::string()> not_ready;
+  // More Prometheus text for /metrics (the cluster mode's writer and cache).
+  std::function<std::string()> extra_metrics;
 };
 
 class WebhookServer {

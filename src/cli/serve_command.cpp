@@ -95,6 +95,32 @@ std::string required(const ParsedArgs& args, const std::string& name) {
   return it->second;
 }
 
+// The claim writer's and the cluster cache's counters, in Prometheus text.
+std::string cluster_metrics(const kube::ClusterCache& cache, const kube::ConfigMapRegistryStore& store) {
+  const auto stats = store.stats();
+  const auto view = cache.snapshot();
+  std::string out;
+  const auto metric = [&](const char* name, const char* type, const char* help, long long value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  metric("cdcguard_registry_claim_changes_total", "counter",
+         "Registry changes (claims, confirmations) handed to the ConfigMap writer.", stats.changes);
+  metric("cdcguard_registry_write_batches_total", "counter", "Batches of changes the ConfigMap writer took.",
+         stats.batches);
+  metric("cdcguard_registry_puts_total", "counter", "PUTs of the registry ConfigMap.", stats.puts);
+  metric("cdcguard_registry_conflicts_total", "counter",
+         "PUTs answered 409 Conflict (another replica wrote first).", stats.conflicts);
+  metric("cdcguard_cluster_cache_synced", "gauge",
+         "1 when every informer has listed once and the registry ConfigMap was read.",
+         cache.synced() && store.synced() ? 1 : 0);
+  metric("cdcguard_cluster_connectors", "gauge", "KafkaConnectors in the cluster cache.",
+         static_cast<long long>(view->connectors.size()));
+  metric("cdcguard_cluster_connect_clusters", "gauge", "KafkaConnects in the cluster cache.",
+         static_cast<long long>(view->connect_clusters.size()));
+  return out;
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args, Streams io) {
@@ -222,6 +248,7 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
     store = std::move(cm);
     cache = std::make_unique<kube::ClusterCache>(*client, kube::ClusterCache::Options{namespaces, {}});
     options.handler.cluster = [c = cache.get()] { return c->snapshot(); };
+    options.extra_metrics = [c = cache.get(), s = configmap_store] { return cluster_metrics(*c, *s); };
     options.not_ready = [c = cache.get(), s = configmap_store]() -> std::string {
       if (!s->synced()) return s->status();
       if (!c->synced()) return c->status();

@@ -207,8 +207,9 @@ struct WebhookServer::Impl {
         snapshot = store.snapshot();
       } catch (const StoreError&) {
       }
-      res.set_content(metrics.render(snapshot.get(), clock(), {certificate.not_after()}),
-                      "text/plain; version=0.0.4; charset=utf-8");
+      std::string text = metrics.render(snapshot.get(), clock(), {certificate.not_after()});
+      if (options.extra_metrics) text += options.extra_metrics();
+      res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
     });
   }
 

@@ -151,6 +151,20 @@ std::string listening_port(pid_t pid) {
   return {};
 }
 
+// GET over plain HTTP (the metrics port); the whole response.
+std::string plain_get(int port, const std::string& path) {
+  const int fd = tcp_connect(port);
+  set_receive_timeout(fd, milliseconds(5000));
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return raw;
+}
+
 class ServeCommand : public testing::Test {
  protected:
   void SetUp() override {
@@ -369,9 +383,9 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
                       (dir_ / "token").string() + "}\n");
   ServeProcess serve({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
                       (dir_ / "tls.key").string(), "--registry-configmap", "cdc-guard/registry",
-                      "--kubeconfig", (dir_ / "kubeconfig").string(), "--port", "0", "--metrics-port", "-1",
+                      "--kubeconfig", (dir_ / "kubeconfig").string(), "--port", "0", "--metrics-port", "0",
                       "--address", "127.0.0.1", "--log-format", "json", "--confirm-interval-ms", "100"});
-  const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+))"));
+  const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+),"metricsPort":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
   ASSERT_FALSE(
       serve.wait_for(std::regex(R"("msg":"ready: registry ConfigMap read and cluster cache synced")"))
@@ -404,6 +418,12 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
       std::string::npos)
       << registry_text();
   EXPECT_EQ(registry_text().find("claimUid"), std::string::npos) << registry_text();
+  // Two writes so far (the claim, the confirmation), no conflict, one connector seen.
+  const std::string metrics = plain_get(std::stoi(m[2].str()), "/metrics");
+  EXPECT_NE(metrics.find("\ncdcguard_registry_puts_total 2\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncdcguard_registry_conflicts_total 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncdcguard_cluster_cache_synced 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncdcguard_cluster_connectors 1\n"), std::string::npos) << metrics;
   const auto stop_started = steady_clock::now();
   EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.output();
   EXPECT_LT(steady_clock::now() - stop_started, milliseconds(4000)) << "the watches held the stop";
