@@ -387,6 +387,9 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
                       "--address", "127.0.0.1", "--log-format", "json", "--confirm-interval-ms", "100"});
   const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+),"metricsPort":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
+  // Read at once: the match points into output that later reads may move.
+  const int port = std::stoi(m[1].str());
+  const int metrics_port = std::stoi(m[2].str());
   ASSERT_FALSE(
       serve.wait_for(std::regex(R"("msg":"ready: registry ConfigMap read and cluster cache synced")"))
           .empty())
@@ -394,7 +397,7 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
   TlsConnection::Options o;
   o.ca_pem = ca_.cert_pem();
   {
-    TlsConnection c(std::stoi(m[1].str()), o);
+    TlsConnection c(port, o);
     EXPECT_EQ(c.request("GET", "/readyz", "", "").status, 200);
     const HttpReply r =
         c.request("POST", "/validate", read_fixture_file("admission/create-new-id-v1beta2.json"));
@@ -419,7 +422,7 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
       << registry_text();
   EXPECT_EQ(registry_text().find("claimUid"), std::string::npos) << registry_text();
   // Two writes so far (the claim, the confirmation), no conflict, one connector seen.
-  const std::string metrics = plain_get(std::stoi(m[2].str()), "/metrics");
+  const std::string metrics = plain_get(metrics_port, "/metrics");
   EXPECT_NE(metrics.find("\ncdcguard_registry_puts_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ncdcguard_registry_conflicts_total 0\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ncdcguard_cluster_cache_synced 1\n"), std::string::npos) << metrics;
