@@ -83,14 +83,18 @@ class ServeProcess {
     std::lock_guard guard(mutex_);
     return output_;
   }
-  // The first match of `pattern` in the output, waiting up to `timeout`.
-  std::smatch wait_for(const std::regex& pattern, milliseconds timeout = milliseconds(10000)) {
+  // The first match of `pattern` in the output, waiting up to `timeout`: the
+  // whole match and each group, as copies (empty when there was none).
+  std::vector<std::string> wait_for(const std::regex& pattern, milliseconds timeout = milliseconds(10000)) {
     const auto deadline = steady_clock::now() + timeout;
-    static std::string text;  // outlives the returned match
     while (steady_clock::now() < deadline) {
-      text = output();
+      const std::string text = output();
       std::smatch m;
-      if (std::regex_search(text, m, pattern)) return m;
+      if (std::regex_search(text, m, pattern)) {
+        std::vector<std::string> groups;
+        for (const auto& group : m) groups.push_back(group.str());
+        return groups;
+      }
       std::this_thread::sleep_for(milliseconds(20));
     }
     return {};
@@ -199,7 +203,7 @@ TEST_F(ServeCommand, ServesOverHttpsLogsEachAdmissionAndExitsZeroOnSigterm) {
   ServeProcess serve(serve_args({"--log-format", "json"}));
   const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
-  const int port = std::stoi(m[1].str());
+  const int port = std::stoi(m[1]);
   TlsConnection::Options o;
   o.ca_pem = ca_.cert_pem();
   auto c = std::make_unique<TlsConnection>(port, o);
@@ -351,7 +355,7 @@ TEST_F(ServeCommand, APortInUseIsReported) {
   ServeProcess first(serve_args());
   const auto m = first.wait_for(std::regex(R"(serving port=(\d+))"));
   ASSERT_FALSE(m.empty()) << first.output();
-  const std::string port = m[1].str();
+  const std::string port = m[1];
   ServeProcess second({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
                        (dir_ / "tls.key").string(), "--registry-file", (dir_ / "registry.yaml").string(),
                        "--address", "127.0.0.1", "--port", port, "--metrics-port", "-1"});
@@ -388,8 +392,8 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
   const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+),"metricsPort":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
   // Read at once: the match points into output that later reads may move.
-  const int port = std::stoi(m[1].str());
-  const int metrics_port = std::stoi(m[2].str());
+  const int port = std::stoi(m[1]);
+  const int metrics_port = std::stoi(m[2]);
   ASSERT_FALSE(
       serve.wait_for(std::regex(R"("msg":"ready: registry ConfigMap read and cluster cache synced")"))
           .empty())
