@@ -218,6 +218,7 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
 
   server::EventLog log(format, level);
   std::unique_ptr<kube::KubeClient> client;
+  std::unique_ptr<kube::KubeClient> claims_client;
   std::unique_ptr<kube::ClusterCache> cache;
   kube::ConfigMapRegistryStore* configmap_store = nullptr;
   std::unique_ptr<RegistryStore> store;
@@ -237,13 +238,23 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
     store = std::move(file_store);
   } else {
     try {
-      client = std::make_unique<kube::KubeClient>(kube::resolve_cluster_config(kubeconfig));
+      const auto cluster = kube::resolve_cluster_config(kubeconfig);
+      client = std::make_unique<kube::KubeClient>(cluster);
+      // Claims are written inside an admission the API server abandons after
+      // its 5 s webhook timeout: their requests get a shorter leash (at most
+      // about 3 s for one PUT with its retry), the cache's LISTs the default.
+      kube::ClientOptions claims;
+      claims.request_timeout = std::chrono::milliseconds(1500);
+      claims.max_attempts = 2;
+      claims.backoff_max = std::chrono::milliseconds(200);
+      claims_client = std::make_unique<kube::KubeClient>(cluster, claims);
     } catch (const std::exception& e) {
       log.error("cannot start: no usable cluster configuration", {{"error", e.what()}});
       io.err << "cdc-guard serve: " << e.what() << "\n";
       return kExitUsage;
     }
-    auto cm = std::make_unique<kube::ConfigMapRegistryStore>(*client, configmap_namespace, configmap_name);
+    auto cm =
+        std::make_unique<kube::ConfigMapRegistryStore>(*claims_client, configmap_namespace, configmap_name);
     configmap_store = cm.get();
     store = std::move(cm);
     cache = std::make_unique<kube::ClusterCache>(*client, kube::ClusterCache::Options{namespaces, {}});
@@ -263,6 +274,7 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   const auto stop_cluster = [&] {
     if (!client) return;
     client->stop_streams();
+    claims_client->stop_streams();
     cache->stop();
     configmap_store->stop();
   };
