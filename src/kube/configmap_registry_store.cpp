@@ -328,6 +328,9 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
     }
     nlohmann::json body = base->object;
     body["data"][kDataKey] = render_registry_yaml(registry);
+    // Items of a real LIST carry no kind or apiVersion; a PUT body should.
+    body["apiVersion"] = "v1";
+    body["kind"] = "ConfigMap";
     body["metadata"]["resourceVersion"] = base->resource_version;
     HttpResponse response;
     try {
