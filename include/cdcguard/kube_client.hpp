@@ -38,6 +38,10 @@ struct HttpResponse {
   std::string content_type;
 };
 
+// The `message` of a Status body (what the API server says went wrong), else
+// the start of the body.
+std::string status_message(const HttpResponse& response);
+
 class KubeClient {
  public:
   explicit KubeClient(ClusterConfig config, ClientOptions options = {});

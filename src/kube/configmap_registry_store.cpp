@@ -64,13 +64,6 @@ struct ConfigMapRegistryStore::Waiting {
 
 namespace {
 
-std::string status_message(const HttpResponse& response) {
-  const auto body = nlohmann::json::parse(response.body, nullptr, false);
-  if (body.is_object() && body.contains("message") && body["message"].is_string())
-    return body["message"].get<std::string>();
-  return response.body.substr(0, 200);
-}
-
 bool transient(int status) {
   return status == 429 || status >= 500;
 }

@@ -10,6 +10,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -531,6 +532,13 @@ void KubeClient::stop_streams() {
     if (!others || Clock::now() >= deadline) break;
     impl.streams_changed.wait_for(lock, std::chrono::milliseconds(20));
   }
+}
+
+std::string status_message(const HttpResponse& response) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("message") && body["message"].is_string())
+    return body["message"].get<std::string>();
+  return response.body.substr(0, 200);
 }
 
 }  // namespace cdcguard::kube

@@ -12,17 +12,6 @@ std::string with_query(const std::string& path, const std::string& query) {
   return path + (path.find('?') == std::string::npos ? "?" : "&") + query;
 }
 
-// The Status message of an error body, or the body itself (cut short).
-std::string status_message(const HttpResponse& response) {
-  try {
-    const auto body = nlohmann::json::parse(response.body);
-    if (body.is_object() && body.contains("message") && body["message"].is_string())
-      return body["message"].get<std::string>();
-  } catch (const nlohmann::json::exception&) {
-  }
-  return response.body.substr(0, 200);
-}
-
 std::string resource_version_of(const nlohmann::json& object) {
   const auto metadata = object.find("metadata");
   if (metadata == object.end() || !metadata->is_object()) return "";

@@ -155,20 +155,6 @@ std::string listening_port(pid_t pid) {
   return {};
 }
 
-// GET over plain HTTP (the metrics port); the whole response.
-std::string plain_get(int port, const std::string& path) {
-  const int fd = tcp_connect(port);
-  set_receive_timeout(fd, milliseconds(5000));
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-  std::string raw;
-  char buf[16384];
-  ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  return raw;
-}
-
 class ServeCommand : public testing::Test {
  protected:
   void SetUp() override {
@@ -426,7 +412,7 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
       << registry_text();
   EXPECT_EQ(registry_text().find("claimUid"), std::string::npos) << registry_text();
   // Two writes so far (the claim, the confirmation), no conflict, one connector seen.
-  const std::string metrics = plain_get(metrics_port, "/metrics");
+  const std::string metrics = plain_http_get(metrics_port, "/metrics").body;
   EXPECT_NE(metrics.find("\ncdcguard_registry_puts_total 2\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ncdcguard_registry_conflicts_total 0\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ncdcguard_cluster_cache_synced 1\n"), std::string::npos) << metrics;

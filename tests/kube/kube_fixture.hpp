@@ -65,6 +65,19 @@ inline nlohmann::json connector_object(const std::string& namespace_name, const 
        {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"tasksMax", 1}, {"config", config}}}};
 }
 
+// How a pod would reach the fake: its URL, the CA that signed it, a token file.
+inline kube::ClusterConfig fake_cluster_config(const FakeApiServer& api, const TestCa& ca,
+                                               const std::string& token_path) {
+  kube::ClusterConfig c;
+  c.server = api.url();
+  c.host = "127.0.0.1";
+  c.port = api.port();
+  c.ca_pem = ca.cert_pem();
+  c.token_file = token_path;
+  c.source = "test";
+  return c;
+}
+
 // Short timeouts and backoffs, so failure tests take milliseconds.
 inline kube::ClientOptions fast_client_options() {
   kube::ClientOptions o;
@@ -91,16 +104,7 @@ class FakeClusterFixture : public testing::Test {
   }
   virtual FakeApiServer::Options fake_options() const { return {}; }
 
-  kube::ClusterConfig cluster_config() const {
-    kube::ClusterConfig c;
-    c.server = api_->url();
-    c.host = "127.0.0.1";
-    c.port = api_->port();
-    c.ca_pem = ca_.cert_pem();
-    c.token_file = token_path_;
-    c.source = "test";
-    return c;
-  }
+  kube::ClusterConfig cluster_config() const { return fake_cluster_config(*api_, ca_, token_path_); }
   std::unique_ptr<kube::KubeClient> client(kube::ClientOptions options = fast_client()) const {
     return std::make_unique<kube::KubeClient>(cluster_config(), options);
   }

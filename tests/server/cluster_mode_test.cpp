@@ -6,25 +6,13 @@
 namespace cdcguard::testing_support {
 namespace {
 
-using ClusterMode = ClusterWebhookFixture;
-
 nlohmann::json new_connector_review(const std::string& name, const std::string& id,
                                     const std::string& prefix) {
-  auto body = nlohmann::json::parse(read_fixture_file("admission/create-registered-id.json"));
-  body["request"]["uid"] = "uid-" + name;
-  body["request"]["name"] = name;
-  auto& object = body["request"]["object"];
-  object["metadata"]["name"] = name;
-  auto& config = object["spec"]["config"];
-  config["topic.prefix"] = prefix;
-  config["database.include.list"] = prefix;
-  config["schema.history.internal.kafka.topic"] = "schema-history." + prefix;
-  if (id.empty())
-    config.erase("database.server.id");
-  else
-    config["database.server.id"] = id;
-  return body;
+  return connector_create_review("uid-" + name, name, id.empty() ? nlohmann::json() : nlohmann::json(id),
+                                 prefix);
 }
+
+using ClusterMode = ClusterWebhookFixture;
 
 class ClusterModeReady : public ClusterMode {
  protected:

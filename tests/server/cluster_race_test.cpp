@@ -13,24 +13,6 @@
 namespace cdcguard::testing_support {
 namespace {
 
-nlohmann::json create_review(const std::string& uid, const std::string& name,
-                             const nlohmann::json& server_id) {
-  auto body = nlohmann::json::parse(read_fixture_file("admission/create-registered-id.json"));
-  body["request"]["uid"] = uid;
-  body["request"]["name"] = name;
-  auto& object = body["request"]["object"];
-  object["metadata"]["name"] = name;
-  auto& config = object["spec"]["config"];
-  config["topic.prefix"] = name;
-  config["database.include.list"] = name;
-  config["schema.history.internal.kafka.topic"] = "schema-history." + name;
-  if (server_id.is_null())
-    config.erase("database.server.id");
-  else
-    config["database.server.id"] = server_id;
-  return body;
-}
-
 constexpr int kReplicas = 3;
 constexpr int kRequests = 200;
 constexpr int kFixed = 120;  // CREATEs naming an id: 12 groups of 10 racing for 184010..184021
@@ -54,8 +36,9 @@ void ClusterRace::run_round(const std::vector<int>& ports, int round) {
       try {
         const bool fixed = i < kFixed;
         const std::string name = tag + (fixed ? "race-" : "auto-") + std::to_string(i);
-        const auto body = create_review(tag + "uid-" + std::to_string(i), name,
-                                        fixed ? nlohmann::json(std::to_string(fixed_id(i))) : nullptr);
+        const auto body =
+            connector_create_review(tag + "uid-" + std::to_string(i), name,
+                                    fixed ? nlohmann::json(std::to_string(fixed_id(i))) : nullptr);
         TlsConnection c(ports[static_cast<std::size_t>(i % kReplicas)], trusting());
         arrived = true;
         go.arrive_and_wait();

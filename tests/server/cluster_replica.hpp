@@ -71,16 +71,7 @@ class ClusterWebhookFixture : public WebhookServerFixture {
     WebhookServerFixture::TearDown();
     if (api_) api_->stop();
   }
-  kube::ClusterConfig cluster_config() const {
-    kube::ClusterConfig c;
-    c.server = api_->url();
-    c.host = "127.0.0.1";
-    c.port = api_->port();
-    c.ca_pem = ca_.cert_pem();
-    c.token_file = token_path_;
-    c.source = "test";
-    return c;
-  }
+  kube::ClusterConfig cluster_config() const { return fake_cluster_config(*api_, ca_, token_path_); }
   ClusterReplica& add_replica(server::ServerOptions o,
                               admission::OnApiError on_api_error = admission::OnApiError::Deny) {
     replicas_.push_back(

@@ -49,6 +49,29 @@ class CapturingSink : public spdlog::sinks::base_sink<std::mutex> {
 
 inline const TimePoint kServerNow = *parse_timestamp("2026-11-25T10:00:00Z");
 
+// A CREATE of a MySQL KafkaConnector ecommerce/`name` (the fixture
+// create-registered-id.json renamed), with its own topic prefix, and this
+// server id (null: none, for /mutate to assign).
+inline nlohmann::json connector_create_review(const std::string& uid, const std::string& name,
+                                              const nlohmann::json& server_id,
+                                              const std::string& prefix = "") {
+  auto body = nlohmann::json::parse(read_fixture_file("admission/create-registered-id.json"));
+  body["request"]["uid"] = uid;
+  body["request"]["name"] = name;
+  auto& object = body["request"]["object"];
+  object["metadata"]["name"] = name;
+  auto& config = object["spec"]["config"];
+  const std::string topic_prefix = prefix.empty() ? name : prefix;
+  config["topic.prefix"] = topic_prefix;
+  config["database.include.list"] = topic_prefix;
+  config["schema.history.internal.kafka.topic"] = "schema-history." + topic_prefix;
+  if (server_id.is_null())
+    config.erase("database.server.id");
+  else
+    config["database.server.id"] = server_id;
+  return body;
+}
+
 class WebhookServerFixture : public testing::Test {
  protected:
   void SetUp() override {
@@ -125,23 +148,7 @@ class WebhookServerFixture : public testing::Test {
   }
 
   // GET on the plain-HTTP metrics port.
-  HttpReply metrics_get(const std::string& path) {
-    const int fd = tcp_connect(server_->metrics_port());
-    set_receive_timeout(fd, std::chrono::milliseconds(5000));
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-    std::string raw;
-    char buf[16384];
-    ssize_t n;
-    while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    HttpReply reply;
-    const auto head_end = raw.find("\r\n\r\n");
-    if (head_end == std::string::npos) return reply;
-    reply.status = std::atoi(raw.substr(raw.find(' ') + 1, 3).c_str());
-    reply.body = raw.substr(head_end + 4);
-    return reply;
-  }
+  HttpReply metrics_get(const std::string& path) { return plain_http_get(server_->metrics_port(), path); }
 
   TestCa ca_;
   TempDir dir_{"cdcguard-server"};

@@ -11,25 +11,6 @@ namespace {
 using Concurrency = WebhookServerFixture;
 using std::chrono::milliseconds;
 
-nlohmann::json create_review(const std::string& uid, const std::string& name,
-                             const nlohmann::json& server_id) {
-  auto body = nlohmann::json::parse(read_fixture_file("admission/create-registered-id.json"));
-  body["request"]["uid"] = uid;
-  body["request"]["name"] = name;
-  auto& object = body["request"]["object"];
-  object["metadata"]["name"] = name;
-  auto& config = object["spec"]["config"];
-  config["topic.prefix"] = name;
-  config["database.include.list"] = name;
-  config["schema.history.internal.kafka.topic"] = "schema-history." + name;
-  if (server_id.is_null()) {
-    config.erase("database.server.id");
-  } else {
-    config["database.server.id"] = server_id;
-  }
-  return body;
-}
-
 // 32 requests at once, split over two webhook replicas that share the registry
 // file (two stores: flock, not only the mutex, keeps them apart): 16 CREATEs
 // racing for id 184005 and 16 auto-assignments whose allocator reaches 184005
@@ -54,8 +35,8 @@ TEST_F(Concurrency, ThirtyTwoParallelRequestsNeverHandOutAnIdTwice) {
       try {
         const bool fixed = i % 2 == 0;
         const std::string name = (fixed ? "race-" : "auto-") + std::to_string(i);
-        const auto body =
-            create_review("uid-" + std::to_string(i), name, fixed ? nlohmann::json("184005") : nullptr);
+        const auto body = connector_create_review("uid-" + std::to_string(i), name,
+                                                  fixed ? nlohmann::json("184005") : nullptr);
         TlsConnection c(ports[(i / 2) % 2], trusting());  // handshake first, then all send together
         go.arrive_and_wait();
         const HttpReply r = c.request("POST", fixed ? "/validate" : "/mutate", body.dump());

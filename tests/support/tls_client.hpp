@@ -51,6 +51,25 @@ inline void set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// GET over plain HTTP on 127.0.0.1 (the metrics port), Connection: close.
+inline HttpReply plain_http_get(int port, const std::string& path) {
+  const int fd = tcp_connect(port);
+  set_receive_timeout(fd, std::chrono::milliseconds(5000));
+  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string raw;
+  char buf[16384];
+  ssize_t n;
+  while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  HttpReply reply;
+  const auto head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return reply;
+  reply.status = std::atoi(raw.substr(raw.find(' ') + 1, 3).c_str());
+  reply.body = raw.substr(head_end + 4);
+  return reply;
+}
+
 class TlsConnection {
  public:
   struct Options {
