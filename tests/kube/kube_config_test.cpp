@@ -1,4 +1,5 @@
 #include "cdcguard/kube_config.hpp"
+#include "cdcguard/admission_review.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -41,35 +42,6 @@ class ScopedEnv {
   std::string name_;
   std::optional<std::string> old_;
 };
-
-std::string base64(const std::string& data) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                       (static_cast<unsigned char>(data[i + 1]) << 8) |
-                       static_cast<unsigned char>(data[i + 2]);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (i + 1 == data.size()) {
-    const unsigned v = static_cast<unsigned char>(data[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    const unsigned v =
-        (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 // Two clusters, two users, three contexts: enough to tell which entry was used.
 std::string kubeconfig(const std::string& cluster_a_extra, const std::string& user_a_extra,
@@ -119,11 +91,12 @@ TEST(KubeconfigTest, CurrentContextWithInlineData) {
   testing_support::TestCa ca;
   const auto client = ca.issue("client");
   // Wrapped base64, as a hand edit might leave it.
-  std::string ca_data = base64(ca.cert_pem());
+  std::string ca_data = admission::base64_encode(ca.cert_pem());
   ca_data.insert(40, "\n      ");
-  write_text_file(dir / "config", kubeconfig("    certificate-authority-data: |\n      " + ca_data + "\n",
-                                             "    client-certificate-data: " + base64(client.cert) +
-                                                 "\n    client-key-data: " + base64(client.key) + "\n"));
+  write_text_file(dir / "config",
+                  kubeconfig("    certificate-authority-data: |\n      " + ca_data + "\n",
+                             "    client-certificate-data: " + admission::base64_encode(client.cert) +
+                                 "\n    client-key-data: " + admission::base64_encode(client.key) + "\n"));
   const ClusterConfig config = load_kubeconfig((dir / "config").string());
   EXPECT_EQ(config.server, "https://a.example:6443");
   EXPECT_EQ(config.host, "a.example");
@@ -268,13 +241,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "",
                   "",
                   {"certificate-authority", "missing/ca.crt"}},
-        ErrorCase{"KeyWithoutCertificate",
-                  "",
-                  "    client-key-data: " +
-                      base64("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n") + "\n",
-                  "",
-                  "",
-                  {"without"}}),
+        ErrorCase{
+            "KeyWithoutCertificate",
+            "",
+            "    client-key-data: " +
+                admission::base64_encode("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n") +
+                "\n",
+            "",
+            "",
+            {"without"}}),
     [](const ::testing::TestParamInfo<ErrorCase>& param_info) { return param_info.param.name; });
 
 TEST(KubeconfigTest, NoCurrentContext) {
