@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "cdcguard/manifest.hpp"
+#include "cdcguard/names.hpp"
 #include "cdcguard/rule_ids.hpp"
 #include "cdcguard/yaml_document.hpp"
 
@@ -19,13 +20,81 @@ std::string join_problems(const std::vector<std::string>& problems) {
   return s;
 }
 
+// The checks across a whole registry: teams, reservations, live entries.
+// `problem(line, message)` takes each; `line_ref(line)` is how a message
+// points at the other entry involved (" (line 12)", or "" for a registry in
+// memory, whose lines mean nothing).
+template <class Problem, class LineRef>
+void check_consistency(const Registry& r, const Problem& problem, const LineRef& line_ref) {
+  std::set<std::string_view> names;
+  std::unordered_map<std::string_view, const Team*> namespace_owner;
+  for (const auto& t : r.teams) {
+    if (!t.name.empty() && !names.insert(t.name).second)
+      problem(t.line, "team " + t.name + " is listed twice");
+    for (const auto& ns : t.namespaces) {
+      auto [it, fresh] = namespace_owner.emplace(ns, &t);
+      if (!fresh && it->second != &t) {
+        problem(t.line,
+                "namespace " + ns + " belongs to both team " + it->second->name + " and team " + t.name);
+      }
+    }
+    if (t.range && !(r.rules.range.contains(t.range->from) && r.rules.range.contains(t.range->to))) {
+      problem(t.line, "team " + t.name + " range " + t.range->str() + " is outside the registry range " +
+                          r.rules.range.str());
+    }
+  }
+  for (std::size_t i = 0; i < r.teams.size(); ++i) {
+    for (std::size_t j = i + 1; j < r.teams.size(); ++j) {
+      const auto& a = r.teams[i];
+      const auto& b = r.teams[j];
+      if (a.range && b.range && a.range->overlaps(*b.range)) {
+        problem(b.line, "team " + b.name + " range " + b.range->str() + " overlaps team " + a.name +
+                            " range " + a.range->str());
+      }
+    }
+  }
+  std::set<std::uint32_t> reserved_ids;
+  for (const auto& res : r.reserved) {
+    if (!reserved_ids.insert(res.server_id).second) {
+      problem(res.line, "server id " + std::to_string(res.server_id) + " is reserved twice");
+    }
+  }
+  // Live by status (a Pending claim's expiry depends on "now", which the parser does not know).
+  std::unordered_map<std::uint32_t, const RegistryEntry*> live_by_id;
+  std::unordered_map<std::string_view, const RegistryEntry*> live_by_connector;
+  live_by_id.reserve(r.entries.size());
+  live_by_connector.reserve(r.entries.size());
+  for (const auto& e : r.entries) {
+    if (e.status == EntryStatus::Decommissioned) continue;
+    auto [by_id, fresh_id] = live_by_id.emplace(e.server_id, &e);
+    if (!fresh_id) {
+      problem(e.line, "server id " + std::to_string(e.server_id) + " is held by two live entries: " +
+                          by_id->second->connector + line_ref(by_id->second->line) + " and " + e.connector);
+    }
+    auto [by_conn, fresh_conn] = live_by_connector.emplace(e.connector, &e);
+    if (!fresh_conn) {
+      problem(e.line, "connector " + e.connector +
+                          " holds two live ids: " + std::to_string(by_conn->second->server_id) +
+                          line_ref(by_conn->second->line) + " and " + std::to_string(e.server_id));
+    }
+  }
+}
+
+constexpr int kMaxEmbargoDays = 36500;
+
+const std::string kDecommissionTimeNeeded =
+    "a Decommissioned entry needs decommissionedAt (the embargo runs from it)";
+
+bool lacks_decommission_time(const RegistryEntry& e) {
+  return e.status == EntryStatus::Decommissioned && !e.decommissioned_at && !e.date;
+}
+
 class RegistryReader {
  public:
   RegistryReader(std::string file, int line_offset) : file_(std::move(file)), offset_(line_offset) {}
 
   Registry read(const YamlNode& root) {
     Registry r;
-    if (root.is_null()) return r;
     if (!root.is_map()) {
       problem(root.line(), "the registry must be a map with rules, teams, reserved, entries, exceptions");
       return r;
@@ -36,7 +105,9 @@ class RegistryReader {
     if (const YamlNode* n = root.find("reserved")) read_reserved(*n, r);
     if (const YamlNode* n = root.find("entries")) read_entries(*n, r);
     if (const YamlNode* n = root.find("exceptions")) read_exceptions(*n, r);
-    check_consistency(r);
+    check_consistency(
+        r, [this](int line, const std::string& message) { problem(line, message); },
+        [this](int line) { return " (line " + std::to_string(line + offset_) + ")"; });
     return r;
   }
 
@@ -170,7 +241,8 @@ class RegistryReader {
       if (auto r = range(*v, "rules.range")) rules.range = *r;
     }
     if (const YamlNode* v = n.find("embargoDays")) {
-      if (auto d = integer(*v, "rules.embargoDays", 36500)) rules.embargo_days = static_cast<int>(*d);
+      if (auto d = integer(*v, "rules.embargoDays", kMaxEmbargoDays))
+        rules.embargo_days = static_cast<int>(*d);
     }
     if (const YamlNode* v = n.find("requireRegistration")) {
       if (auto b = boolean(*v, "rules.requireRegistration")) rules.require_registration = *b;
@@ -253,10 +325,8 @@ class RegistryReader {
       e.line = item.line();
       bool ok = true;
       e.connector = text(item.find("connector"), "connector");
-      const auto slash = e.connector.find('/');
-      if (e.connector.empty() || slash == std::string::npos || slash == 0 ||
-          slash + 1 == e.connector.size() || e.connector.find('/', slash + 1) != std::string::npos) {
-        problem(item.line(), "entry connector must be \"namespace/name\", got \"" + e.connector + "\"");
+      if (const std::string p = connector_key_problem(e.connector); !p.empty()) {
+        problem(item.line(), "entry " + p);
         ok = false;
       }
       const std::string what = "entry " + e.connector;
@@ -285,9 +355,8 @@ class RegistryReader {
       e.decommissioned_at = timestamp(item.find("decommissionedAt"), what + ": decommissionedAt");
       e.claim_uid = text(item.find("claimUid"), what + ": claimUid");
       e.expires_at = timestamp(item.find("expiresAt"), what + ": expiresAt");
-      if (ok && e.status == EntryStatus::Decommissioned && !e.decommissioned_at && !e.date) {
-        problem(item.line(),
-                what + ": a Decommissioned entry needs decommissionedAt (the embargo runs from it)");
+      if (ok && lacks_decommission_time(e)) {
+        problem(item.line(), what + ": " + kDecommissionTimeNeeded);
         ok = false;
       }
       if (ok) r.entries.push_back(std::move(e));
@@ -302,9 +371,8 @@ class RegistryReader {
       RuleException x;
       x.line = item.line();
       x.connector = text(item.find("connector"), "exception connector");
-      if (x.connector.find('/') == std::string::npos) {
-        problem(item.line(), "exception connector must be \"namespace/name\", got \"" + x.connector + "\"");
-      }
+      if (const std::string p = connector_key_problem(x.connector); !p.empty())
+        problem(item.line(), "exception " + p);
       const YamlNode* rules = item.find("rules");
       if (!rules || !rules->is_sequence() || rules->items().empty()) {
         problem(item.line(), "exception for " + x.connector + " needs a non-empty list of rules");
@@ -321,61 +389,6 @@ class RegistryReader {
       x.reason = text(item.find("reason"), "exception reason");
       x.until = date(item.find("until"), "exception until");
       r.exceptions.push_back(std::move(x));
-    }
-  }
-
-  void check_consistency(const Registry& r) {
-    std::set<std::string> names;
-    std::map<std::string, const Team*> namespace_owner;
-    for (const auto& t : r.teams) {
-      if (!t.name.empty() && !names.insert(t.name).second)
-        problem(t.line, "team " + t.name + " is listed twice");
-      for (const auto& ns : t.namespaces) {
-        auto [it, fresh] = namespace_owner.emplace(ns, &t);
-        if (!fresh && it->second != &t) {
-          problem(t.line,
-                  "namespace " + ns + " belongs to both team " + it->second->name + " and team " + t.name);
-        }
-      }
-      if (t.range && !(r.rules.range.contains(t.range->from) && r.rules.range.contains(t.range->to))) {
-        problem(t.line, "team " + t.name + " range " + t.range->str() + " is outside the registry range " +
-                            r.rules.range.str());
-      }
-    }
-    for (std::size_t i = 0; i < r.teams.size(); ++i) {
-      for (std::size_t j = i + 1; j < r.teams.size(); ++j) {
-        const auto& a = r.teams[i];
-        const auto& b = r.teams[j];
-        if (a.range && b.range && a.range->overlaps(*b.range)) {
-          problem(b.line, "team " + b.name + " range " + b.range->str() + " overlaps team " + a.name +
-                              " range " + a.range->str());
-        }
-      }
-    }
-    std::set<std::uint32_t> reserved_ids;
-    for (const auto& res : r.reserved) {
-      if (!reserved_ids.insert(res.server_id).second) {
-        problem(res.line, "server id " + std::to_string(res.server_id) + " is reserved twice");
-      }
-    }
-    // Live by status (a Pending claim's expiry depends on "now", which the parser does not know).
-    std::unordered_map<std::uint32_t, const RegistryEntry*> live_by_id;
-    std::unordered_map<std::string, const RegistryEntry*> live_by_connector;
-    for (const auto& e : r.entries) {
-      if (e.status == EntryStatus::Decommissioned) continue;
-      auto [by_id, fresh_id] = live_by_id.emplace(e.server_id, &e);
-      if (!fresh_id) {
-        problem(e.line, "server id " + std::to_string(e.server_id) +
-                            " is held by two live entries: " + by_id->second->connector + " (line " +
-                            std::to_string(by_id->second->line + offset_) + ") and " + e.connector);
-      }
-      auto [by_conn, fresh_conn] = live_by_connector.emplace(e.connector, &e);
-      if (!fresh_conn) {
-        problem(e.line, "connector " + e.connector +
-                            " holds two live ids: " + std::to_string(by_conn->second->server_id) + " (line " +
-                            std::to_string(by_conn->second->line + offset_) + ") and " +
-                            std::to_string(e.server_id));
-      }
     }
   }
 
@@ -406,8 +419,14 @@ Registry registry_from_documents(const std::vector<YamlDocument>& docs, const st
     throw RegistryError({file + ":" + std::to_string(docs[1].line + line_offset) +
                          ": a registry is one YAML document, found " + std::to_string(docs.size())});
   }
+  // An emptied file or data key (`: > registry.yaml`, a bad merge) must not
+  // read as a fresh registry: writing that back would drop every entry, team
+  // and reservation. A new registry is made on purpose (`registry init`).
+  if (docs.empty()) {
+    throw RegistryError({file + ":" + std::to_string(1 + line_offset) + ": " + std::string(kEmptyRegistry)});
+  }
   RegistryReader reader(file, line_offset);
-  Registry r = reader.read(docs.empty() ? YamlNode::make_null(1) : docs.front().root);
+  Registry r = reader.read(docs.front().root);
   if (!reader.problems().empty()) throw RegistryError(std::move(reader.problems()));
   return r;
 }
@@ -438,6 +457,77 @@ Registry parse_registry_document(std::string_view text, const std::string& file)
 
 Registry default_registry() {
   return Registry{};
+}
+
+namespace {
+
+// format_date() writes four digits, which parse_date() reads back.
+bool writable(Date d) {
+  static const Date first{std::chrono::year{0} / 1 / 1};
+  static const Date last{std::chrono::year{9999} / 12 / 31};
+  return d >= first && d <= last;
+}
+
+bool writable(TimePoint t) {
+  return writable(date_of(t));
+}
+
+}  // namespace
+
+std::vector<std::string> registry_problems(const Registry& r) {
+  std::vector<std::string> out;
+  const auto problem = [&](int, const std::string& message) { out.push_back(message); };
+  const auto check_range = [&](const IdRange& range, const std::string& what) {
+    if (range.from == 0 || range.to == 0) {
+      problem(0, what + " must be in 1..4294967295, got 0");
+    } else if (range.from > range.to) {
+      problem(0, what + " is empty: from " + std::to_string(range.from) + " is above to " +
+                     std::to_string(range.to));
+    }
+  };
+  const auto check_date = [&](bool ok, const auto& what) {
+    if (!ok) problem(0, what() + " lies outside the years 0000-9999");
+  };
+
+  check_range(r.rules.range, "rules.range");
+  if (r.rules.embargo_days < 0 || r.rules.embargo_days > kMaxEmbargoDays)
+    problem(0, "rules.embargoDays must be an integer in 0.." + std::to_string(kMaxEmbargoDays) + ", got " +
+                   std::to_string(r.rules.embargo_days));
+  for (const auto& [rule_id, action] : r.rules.enforcement) {
+    if (!rule::is_known(rule_id)) problem(0, "rules.enforcement: unknown rule \"" + rule_id + "\"");
+  }
+  for (const auto& x : r.exceptions) {
+    if (const std::string p = connector_key_problem(x.connector); !p.empty()) problem(0, "exception " + p);
+    if (x.rules.empty()) problem(0, "exception for " + x.connector + " needs a non-empty list of rules");
+    for (const auto& id : x.rules) {
+      if (id != "*" && !rule::is_known(id))
+        problem(0, "exception for " + x.connector + ": unknown rule \"" + id + "\"");
+    }
+    check_date(!x.until || writable(*x.until), [&] { return "exception for " + x.connector + ": until"; });
+  }
+  for (const auto& t : r.teams) {
+    if (t.name.empty()) problem(0, "a team needs a name");
+    for (const auto& ns : t.namespaces) {
+      if (ns.empty()) problem(0, "team " + t.name + ": namespaces must be strings");
+    }
+    if (t.range) check_range(*t.range, "team " + t.name + " range");
+  }
+  for (const auto& res : r.reserved) {
+    if (res.server_id == 0) problem(0, "reserved serverId must be in 1..4294967295, got 0");
+  }
+  // Every claim writes the whole registry, so this loop allocates nothing for an entry without problems.
+  for (const auto& e : r.entries) {
+    if (const std::string p = connector_key_problem(e.connector); !p.empty()) problem(0, "entry " + p);
+    const auto what = [&](const char* field) { return "entry " + e.connector + ": " + field; };
+    if (e.server_id == 0) problem(0, what("serverId must be in 1..4294967295, got 0"));
+    if (lacks_decommission_time(e)) problem(0, what("") + kDecommissionTimeNeeded);
+    check_date(!e.date || writable(*e.date), [&] { return what("date"); });
+    check_date(!e.decommissioned_at || writable(*e.decommissioned_at),
+               [&] { return what("decommissionedAt"); });
+    check_date(!e.expires_at || writable(*e.expires_at), [&] { return what("expiresAt"); });
+  }
+  check_consistency(r, problem, [](int) { return std::string(); });
+  return out;
 }
 
 }  // namespace cdcguard

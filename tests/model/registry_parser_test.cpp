@@ -111,19 +111,46 @@ TEST(RegistryParser, DesignExampleParsesToItsValues) {
   EXPECT_EQ(r.team_for_namespace("nobody"), nullptr);
 }
 
-TEST(RegistryParser, EmptyTextIsTheDefaultRegistry) {
-  for (const std::string text : {"", "# only a comment\n", "---\n", "~\n"}) {
-    SCOPED_TRACE(text);
-    const Registry r = parse_registry(text, "empty.yaml");
-    EXPECT_EQ(r.rules.range, (IdRange{184000, 184999}));
-    EXPECT_EQ(r.rules.embargo_days, 30);
-    EXPECT_FALSE(r.rules.require_registration);
-    EXPECT_FALSE(r.rules.allow_placeholders);
-    EXPECT_TRUE(r.rules.enforcement.empty());
-    EXPECT_TRUE(r.entries.empty());
-    EXPECT_TRUE(r.teams.empty());
-    EXPECT_EQ(r, default_registry());
+// `: > registry.yaml` or an emptied ConfigMap key is a broken registry: read
+// as the defaults, the next write would drop every entry, team and reservation.
+TEST(RegistryParser, AnEmptyTextIsAnErrorNotTheDefaultRegistry) {
+  struct Case {
+    const char* name;
+    std::string text;
+    int line;
+  };
+  for (const Case& c : {Case{"empty", "", 1}, Case{"whitespace", "  \n\n   \n", 1},
+                        Case{"comments only", "# the registry\n# (nothing yet)\n", 1},
+                        Case{"a bare document start", "---\n", 1}, Case{"null", "~\n", 1}}) {
+    SCOPED_TRACE(c.name);
+    const auto problems = problems_of(c.text, "registry.yaml");
+    ASSERT_EQ(problems.size(), 1u) << joined(problems);
+    EXPECT_EQ(problems[0], "registry.yaml:" + std::to_string(c.line) + ": " + std::string(kEmptyRegistry));
+    EXPECT_NE(problems[0].find("cdc-guard registry init"), std::string::npos);
   }
+  // Inside a ConfigMap the line is the key's.
+  const auto in_configmap = problems_of("", "cm.yaml", 7);
+  ASSERT_EQ(in_configmap.size(), 1u);
+  EXPECT_TRUE(in_configmap[0].starts_with("cm.yaml:8: the registry is empty")) << in_configmap[0];
+}
+
+TEST(RegistryParser, AConfigMapWithAnEmptyRegistryKeyIsAnError) {
+  for (const std::string data : {"  registry.yaml: \"\"\n", "  registry.yaml: |\n    # nothing\n"}) {
+    SCOPED_TRACE(data);
+    try {
+      parse_registry_document("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: registry}\ndata:\n" + data,
+                              "cm.yaml");
+      FAIL() << "an empty registry.yaml parsed";
+    } catch (const RegistryError& e) {
+      ASSERT_EQ(e.problems().size(), 1u);
+      EXPECT_NE(e.problems()[0].find("the registry is empty"), std::string::npos) << e.problems()[0];
+    }
+  }
+}
+
+TEST(RegistryParser, AnEmptyMapIsADeliberateRegistryWithTheDefaults) {
+  EXPECT_EQ(parse_registry("{}\n", "r.yaml"), default_registry());
+  EXPECT_EQ(parse_registry("rules:\n", "r.yaml"), default_registry());
 }
 
 TEST(RegistryParser, EmptySectionsAreAllowed) {
@@ -228,7 +255,14 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"team-listed-twice", {{3, "team team-a is listed twice"}}},
         InvalidCase{"reserved-twice", {{3, "server id 184999 is reserved twice"}}},
         InvalidCase{"connector-not-namespaced",
-                    {{2, "entry connector must be \"namespace/name\", got \"orders-cdc\""}}},
+                    {{2, "entry connector \"orders-cdc\" is not \"namespace/name\""}}},
+        InvalidCase{
+            "connector-invalid-name",
+            {{4, "entry connector \"ecommerce/a/b\": name \"a/b\" is not a valid Kubernetes object name"},
+             {5, "entry connector \"/nsm3\": namespace \"\" is not a valid Kubernetes namespace name"},
+             {6, "entry connector \"Ecommerce/orders-cdc\": namespace \"Ecommerce\" is not"}}},
+        InvalidCase{"exception-connector-invalid",
+                    {{2, "exception connector \"legacy/Old_CDC\": name \"Old_CDC\" is not a valid"}}},
         InvalidCase{"two-documents", {{3, "a registry is one YAML document, found 2"}}},
         InvalidCase{"malformed", {{5, "malformed YAML"}}},
         InvalidCase{"not-a-map", {{1, "the registry must be a map"}}},
@@ -516,8 +550,8 @@ TEST_P(RegistryActionFor, PicksTheEnforcement) {
 INSTANTIATE_TEST_SUITE_P(
     Registry, RegistryActionFor,
     ::testing::Values(
-        ActionCase{"default_is_deny", "", "server-id-duplicate", Action::Deny},
-        ActionCase{"placeholder_default_is_deny", "", "server-id-unresolvable", Action::Deny},
+        ActionCase{"default_is_deny", "rules:", "server-id-duplicate", Action::Deny},
+        ActionCase{"placeholder_default_is_deny", "rules:", "server-id-unresolvable", Action::Deny},
         ActionCase{"warn", "rules: {enforcement: {topic-prefix-overlap: warn}}", "topic-prefix-overlap",
                    Action::Warn},
         ActionCase{"audit", "rules: {enforcement: {topic-prefix-overlap: audit}}", "topic-prefix-overlap",

@@ -55,7 +55,7 @@ exceptions:
 const std::vector<EnforcementCase>& enforcement_cases() {
   static const std::vector<EnforcementCase> all = {
       {.name = "every-rule-denies-by-default",
-       .registry = "",
+       .registry = "rules:\n",  // the defaults (an empty text is not a registry)
        .found = {{r::kTopicPrefixOverlap, "a/x"},
                  {r::kServerIdUnresolvable, "a/x"},
                  {r::kConnectGroupIdDuplicate, "kafka/c"}},
@@ -248,7 +248,7 @@ TEST(PolicyMutationDefaults, FillsAMissingKafkaHistoryTopicOfABinlogReader) {
 TEST(PolicyMutationDefaults, LeavesEverythingElseAlone) {
   const Registry with_template =
       parse_registry("rules:\n  schemaHistoryTopicTemplate: \"schema-history.{prefix}\"\n", "t");
-  const Registry without_template = parse_registry("", "t");
+  const Registry without_template = default_registry();
 
   ConnectorFacts explicit_topic = shop_connector("shop");
   explicit_topic.history_topic.value = "my-history";
