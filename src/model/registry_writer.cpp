@@ -6,6 +6,8 @@
 #include <cctype>
 #include <sstream>
 
+#include "cdcguard/registry_parser.hpp"
+
 namespace cdcguard {
 namespace {
 
@@ -90,10 +92,13 @@ bool plain_text(const std::string& t) {
 
 // emit_entry's output for an entry whose texts are all plain_text; false (and
 // nothing appended) otherwise.
+bool plain_entry(const RegistryEntry& e) {
+  return plain_text(e.connector) && (e.database.empty() || plain_text(e.database)) &&
+         (e.owner.empty() || plain_text(e.owner)) && (e.claim_uid.empty() || plain_text(e.claim_uid));
+}
+
 bool append_plain_entry(std::string& s, const RegistryEntry& e) {
-  if (!plain_text(e.connector) || (!e.database.empty() && !plain_text(e.database)) ||
-      (!e.owner.empty() && !plain_text(e.owner)) || (!e.claim_uid.empty() && !plain_text(e.claim_uid)))
-    return false;
+  if (!plain_entry(e)) return false;
   s += "{connector: ";
   s += e.connector;
   s += ", serverId: ";
@@ -129,9 +134,25 @@ bool append_plain_entry(std::string& s, const RegistryEntry& e) {
   return true;
 }
 
-}  // namespace
+// The registry as YAML, and where its parts are: `head_size` is the length of
+// everything before the entries (rules, exceptions, teams, reserved: written
+// by yaml-cpp's emitter), `emitted` the entries that went through the emitter
+// too because a text is not plain; the other entries are plain by construction.
+struct RenderedRegistry {
+  std::string text;
+  std::size_t head_size = 0;
+  struct Emitted {
+    const RegistryEntry* entry;
+    std::size_t offset;
+    std::size_t size;
+  };
+  std::vector<Emitted> emitted;
+};
 
-std::string render_registry_yaml(const Registry& r) {
+// With `plain_entries` false only what the emitter writes is rendered (for
+// checking it), in the order of r.entries.
+RenderedRegistry render(const Registry& r, bool plain_entries = true) {
+  RenderedRegistry rendered;
   YAML::Emitter out;
   out.SetIndent(2);
   out << YAML::BeginMap;
@@ -211,30 +232,91 @@ std::string render_registry_yaml(const Registry& r) {
   }
 
   if (r.entries.empty()) {
+    const std::size_t head_size = out.size();
     out << YAML::Key << "entries" << YAML::Value << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
     out << YAML::EndMap;
-    std::string s = out.c_str();
-    s += '\n';
-    return s;
+    rendered.text = out.c_str();
+    rendered.text += '\n';
+    rendered.head_size = head_size;
+    return rendered;
   }
   out << YAML::EndMap;
   // The entries are most of the text and the webhook writes the whole
   // registry on every claim, so they are written directly: yaml-cpp's emitter
   // costs about 25 us per entry. An entry with any text outside the plain
   // alphabet below goes through the emitter, so the output is the same.
-  std::string s = out.c_str();
-  s += "\nentries:\n";
+  std::string& s = rendered.text;
+  s = out.c_str();
+  s += '\n';
+  rendered.head_size = s.size();
+  s += "entries:\n";
+  const auto emit = [&](const RegistryEntry& e) {
+    YAML::Emitter one;
+    emit_entry(one, e);
+    rendered.emitted.push_back({&e, s.size(), one.size()});
+    s += one.c_str();
+  };
+  if (!plain_entries) {
+    for (const auto& e : r.entries) {
+      if (plain_entry(e)) continue;
+      s += "  - ";
+      emit(e);
+      s += '\n';
+    }
+    return rendered;
+  }
   s.reserve(s.size() + r.entries.size() * 140);
   for (const auto* e : sorted_entries(r)) {
     s += "  - ";
-    if (!append_plain_entry(s, *e)) {
-      YAML::Emitter one;
-      emit_entry(one, *e);
-      s += one.c_str();
-    }
+    if (!append_plain_entry(s, *e)) emit(*e);
     s += '\n';
   }
-  return s;
+  return rendered;
+}
+
+}  // namespace
+
+std::string render_registry_yaml(const Registry& r) {
+  return render(r).text;
+}
+
+std::vector<std::string> registry_write_problems(const Registry& r) {
+  // The values and the consistency, as the parser judges them, on the struct:
+  // parsing the whole text would cost several times the rendering.
+  std::vector<std::string> problems = registry_problems(r);
+  if (!problems.empty()) return problems;
+  // Whether every text survives YAML (invalid UTF-8, a DEL byte, ...) is
+  // proven by parsing back whatever the emitter writes: the head, and the
+  // entries with a text outside the plain alphabet. Plain entries are written
+  // in a form the parser reads by construction.
+  const RenderedRegistry rendered = render(r, /*plain_entries=*/false);
+  const auto read_back = [&](std::string_view text, const std::string& what) {
+    try {
+      parse_registry(text, what);
+    } catch (const RegistryError& e) {
+      for (const auto& p : e.problems()) {
+        // "what:LINE: message": the line is in a text that is never stored.
+        const std::size_t after = p.find(": ", what.size());
+        problems.push_back(what + " cannot be read back: " +
+                           (p.starts_with(what + ":") && after != std::string::npos ? p.substr(after + 2) : p));
+      }
+    }
+  };
+  read_back(std::string_view(rendered.text).substr(0, rendered.head_size),
+            "the rules, exceptions, teams and reservations");
+  for (const auto& emitted : rendered.emitted) {
+    std::string one = "entries:\n  - ";
+    one.append(rendered.text, emitted.offset, emitted.size);
+    one += '\n';
+    read_back(one, "entry " + emitted.entry->connector);
+  }
+  return problems;
+}
+
+std::string render_checked_registry_yaml(const Registry& r) {
+  std::vector<std::string> problems = registry_write_problems(r);
+  if (!problems.empty()) throw RegistryError(std::move(problems));
+  return render_registry_yaml(r);
 }
 
 std::string render_registry_markdown(const Registry& r) {

@@ -180,6 +180,7 @@ TEST_P(RegistryWriterText, FreeTextRoundTrips) {
   ASSERT_EQ(back.reserved.size(), 1u) << yaml;
   EXPECT_EQ(back.reserved[0].reason, s) << yaml;
   EXPECT_EQ(back, r) << yaml;
+  EXPECT_EQ(render_checked_registry_yaml(r), yaml);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -282,6 +283,169 @@ TEST(RegistryWriter, PlainEntriesAreWrittenExactlyAsTheEmitterWroteThem) {
   EXPECT_EQ(render_registry_yaml(r), expected);
   EXPECT_EQ(parse_or_fail(expected, "expected.yaml"), r);
 }
+
+// What a store writes: the same text as render_registry_yaml for every
+// registry the parser accepts.
+TEST(RegistryWriter, TheCheckedRenderingOfAValidRegistryIsTheRendering) {
+  for (const std::string fixture : {"registry/rich.yaml", "registry/design-example.yaml",
+                                    "writer/texts.input.yaml", "admission/registry.yaml"}) {
+    SCOPED_TRACE(fixture);
+    const Registry r = parse_or_fail(testing_support::read_fixture_file(fixture), fixture);
+    EXPECT_EQ(render_checked_registry_yaml(r), render_registry_yaml(r));
+  }
+  EXPECT_EQ(render_checked_registry_yaml(default_registry()), render_registry_yaml(default_registry()));
+}
+
+struct UnwritableCase {
+  const char* name;
+  void (*spoil)(Registry&);  // makes a valid registry one the parser refuses
+  const char* problem;       // a part of a problem render_checked_registry_yaml names
+};
+
+void PrintTo(const UnwritableCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+Registry writable_registry() {
+  return parse_or_fail(
+      "rules:\n  range: {from: 184000, to: 184999}\n"
+      "exceptions:\n  - {connector: legacy/old-cdc, rules: [topic-prefix-overlap], reason: migrating}\n"
+      "teams:\n  - {name: team-a, namespaces: [ecommerce], range: {from: 184000, to: 184099}}\n"
+      "  - {name: team-b, namespaces: [warehouse], range: {from: 184100, to: 184199}}\n"
+      "reserved:\n  - {serverId: 184999, reason: primary}\n"
+      "entries:\n"
+      "  - {connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15}\n"
+      "  - {connector: ecommerce/gone-cdc, serverId: 184002, status: Decommissioned, decommissionedAt: "
+      "2026-03-10}\n",
+      "base.yaml");
+}
+
+RegistryEntry active(std::string connector, std::uint32_t id) {
+  RegistryEntry e;
+  e.connector = std::move(connector);
+  e.server_id = id;
+  e.status = EntryStatus::Active;
+  e.date = Date{std::chrono::year{2026} / 11 / 25};
+  return e;
+}
+
+class UnwritableRegistry : public ::testing::TestWithParam<UnwritableCase> {};
+
+// Every way a bug elsewhere could spoil a registry in memory: the parser
+// refuses the rendered text, and so does the checked rendering, naming why.
+TEST_P(UnwritableRegistry, IsRefusedByTheCheckedRenderingAsByTheParser) {
+  const UnwritableCase& c = GetParam();
+  Registry r = writable_registry();
+  c.spoil(r);
+  EXPECT_THROW(parse_registry(render_registry_yaml(r), "rendered.yaml"), RegistryError)
+      << "the case does not spoil the registry:\n"
+      << render_registry_yaml(r);
+  try {
+    render_checked_registry_yaml(r);
+    FAIL() << "rendered";
+  } catch (const RegistryError& e) {
+    const bool named = std::any_of(e.problems().begin(), e.problems().end(), [&](const std::string& p) {
+      return p.find(c.problem) != std::string::npos;
+    });
+    EXPECT_TRUE(named) << "no \"" << c.problem << "\" in: " << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Registry, UnwritableRegistry,
+    ::testing::Values(
+        UnwritableCase{
+            "slash-in-name", [](Registry& r) { r.entries.push_back(active("ecommerce/a/b", 184003)); },
+            "entry connector \"ecommerce/a/b\": name \"a/b\" is not a valid Kubernetes object name"},
+        UnwritableCase{"empty-namespace", [](Registry& r) { r.entries.push_back(active("/nsm3", 184003)); },
+                       "namespace \"\" is not"},
+        UnwritableCase{"uppercase-name",
+                       [](Registry& r) { r.entries.push_back(active("ecommerce/Orders", 184003)); },
+                       "name \"Orders\" is not"},
+        UnwritableCase{
+            "name-too-long",
+            [](Registry& r) { r.entries.push_back(active("ecommerce/" + std::string(254, 'x'), 184003)); },
+            "it has 254 characters"},
+        UnwritableCase{"server-id-zero",
+                       [](Registry& r) { r.entries.push_back(active("ecommerce/zero", 0)); },
+                       "entry ecommerce/zero: serverId must be in 1..4294967295, got 0"},
+        UnwritableCase{
+            "id-in-two-live-entries",
+            [](Registry& r) { r.entries.push_back(active("ecommerce/twin-cdc", 184001)); },
+            "server id 184001 is held by two live entries: ecommerce/orders-cdc and ecommerce/twin-cdc"},
+        // A lapsed claim is still live to the parser, which does not know "now".
+        UnwritableCase{"a-lapsed-claim-and-a-new-one-on-its-id",
+                       [](Registry& r) {
+                         RegistryEntry lapsed = active("ecommerce/lapsed-cdc", 184003);
+                         lapsed.status = EntryStatus::Pending;
+                         lapsed.claim_uid = "uid-1";
+                         lapsed.expires_at = TimePoint{Date{std::chrono::year{2026} / 1 / 1}};
+                         r.entries.push_back(lapsed);
+                         r.entries.push_back(active("ecommerce/new-cdc", 184003));
+                       },
+                       "server id 184003 is held by two live entries"},
+        UnwritableCase{"connector-with-two-live-ids",
+                       [](Registry& r) { r.entries.push_back(active("ecommerce/orders-cdc", 184005)); },
+                       "connector ecommerce/orders-cdc holds two live ids: 184001 and 184005"},
+        UnwritableCase{"decommissioned-without-a-date",
+                       [](Registry& r) {
+                         r.entries[1].decommissioned_at.reset();
+                         r.entries[1].date.reset();
+                       },
+                       "a Decommissioned entry needs decommissionedAt"},
+        UnwritableCase{"date-past-9999",
+                       [](Registry& r) { r.entries[0].date = Date{std::chrono::year{10000} / 1 / 1}; },
+                       "entry ecommerce/orders-cdc: date lies outside the years 0000-9999"},
+        UnwritableCase{"owner-not-utf8", [](Registry& r) { r.entries[0].owner = "team-\xff"; },
+                       "entry ecommerce/orders-cdc cannot be read back: malformed YAML"},
+        UnwritableCase{"claim-uid-with-a-del-byte", [](Registry& r) { r.entries[0].claim_uid = "uid\x7f"; },
+                       "cannot be read back"},
+        UnwritableCase{"reserved-reason-not-utf8", [](Registry& r) { r.reserved[0].reason = "\xc3"; },
+                       "the rules, exceptions, teams and reservations cannot be read back: malformed YAML"},
+        UnwritableCase{"reserved-zero",
+                       [](Registry& r) {
+                         r.reserved.push_back({0, "", 0});
+                       },
+                       "reserved serverId must be in 1..4294967295, got 0"},
+        UnwritableCase{"reserved-twice",
+                       [](Registry& r) {
+                         r.reserved.push_back({184999, "again", 0});
+                       },
+                       "server id 184999 is reserved twice"},
+        UnwritableCase{"range-empty",
+                       [](Registry& r) {
+                         r.rules.range = {184999, 184000};
+                       },
+                       "rules.range is empty: from 184999 is above to 184000"},
+        UnwritableCase{"embargo-negative", [](Registry& r) { r.rules.embargo_days = -1; },
+                       "rules.embargoDays must be an integer in 0..36500, got -1"},
+        UnwritableCase{"unknown-rule-in-enforcement",
+                       [](Registry& r) { r.rules.enforcement["no-such-rule"] = Action::Warn; },
+                       "rules.enforcement: unknown rule \"no-such-rule\""},
+        UnwritableCase{"team-range-outside",
+                       [](Registry& r) {
+                         r.teams[1].range = IdRange{184900, 185100};
+                       },
+                       "team team-b range 184900-185100 is outside the registry range"},
+        UnwritableCase{"team-ranges-overlap",
+                       [](Registry& r) {
+                         r.teams[1].range = IdRange{184050, 184199};
+                       },
+                       "team team-b range 184050-184199 overlaps team team-a"},
+        UnwritableCase{"namespace-in-two-teams",
+                       [](Registry& r) { r.teams[1].namespaces.push_back("ecommerce"); },
+                       "namespace ecommerce belongs to both team team-a and team team-b"},
+        UnwritableCase{"team-without-a-name", [](Registry& r) { r.teams[1].name.clear(); },
+                       "a team needs a name"},
+        UnwritableCase{"team-listed-twice", [](Registry& r) { r.teams[1].name = "team-a"; },
+                       "team team-a is listed twice"},
+        UnwritableCase{"exception-key-invalid", [](Registry& r) { r.exceptions[0].connector = "legacy"; },
+                       "exception connector \"legacy\" is not \"namespace/name\""},
+        UnwritableCase{"exception-without-rules", [](Registry& r) { r.exceptions[0].rules.clear(); },
+                       "needs a non-empty list of rules"},
+        UnwritableCase{"exception-unknown-rule", [](Registry& r) { r.exceptions[0].rules = {"nope"}; },
+                       "exception for legacy/old-cdc: unknown rule \"nope\""}),
+    testing_support::ScenarioName{});
 
 }  // namespace
 }  // namespace cdcguard
