@@ -32,6 +32,14 @@ class StoreUnavailable : public StoreError {
   using StoreError::StoreError;
 };
 
+// Throws StoreError naming every problem when `registry`, once written, would
+// not be read back by the registry parser (registry_write_problems): a bug in
+// a change must fail that change, never corrupt the stored registry.
+// FileRegistryStore checks every write itself; a change applied by a store
+// that does not (the ConfigMap store writes what its changes leave) calls it
+// at its end, where every store abandons the write when a change throws.
+void ensure_writable(const Registry& registry);
+
 // One version of the registry with its index built once, shared by every
 // request that reads it (a 10,000-entry registry is not re-parsed or re-indexed
 // per admission). Immutable.
@@ -64,8 +72,11 @@ class RegistryStore {
 // The registry as a YAML file (bare or a ConfigMap manifest when read; written
 // back as bare canonical YAML). Writes go to a temporary file in the same
 // directory, are fsynced and renamed over the old one, so a crash leaves the
-// old file or the new one, never half of either. Updates are serialised in
-// this process by a mutex and across processes by flock on FILE.lock.
+// old file or the new one, never half of either; the new file keeps the old
+// one's mode and (when permitted) owner. Updates are serialised in this
+// process by a mutex and across processes by flock on FILE.lock. A file that
+// cannot be read (missing, empty, invalid) is an error and never written
+// over, and a registry the parser would refuse is never written.
 //
 // The parsed file is cached and re-read only when the file changes (another
 // process, an editor): its device, inode, size and change times are compared
@@ -80,6 +91,12 @@ class FileRegistryStore : public RegistryStore {
   std::shared_ptr<const RegistrySnapshot> snapshot() override;
   Registry update(const std::function<bool(Registry&)>& change) override;
   const std::string& path() const { return path_; }
+
+  // Writes `text` as the registry file at `path` (`cdc-guard registry init`)
+  // as update() writes, under the same lock. A file that holds anything but
+  // whitespace is left alone (false) unless `overwrite`. A replaced file keeps
+  // its mode and owner; a new one gets `new_mode`. Throws StoreError.
+  static bool create(const std::string& path, const std::string& text, bool overwrite, mode_t new_mode);
 
   struct FileIdentity {
     dev_t device = 0;

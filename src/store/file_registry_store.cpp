@@ -83,7 +83,83 @@ Registry parse_file(const std::string& path) {
   }
 }
 
+std::string joined(const std::vector<std::string>& problems) {
+  std::string s;
+  for (const auto& p : problems) s += (s.empty() ? "" : "; ") + p;
+  return s;
+}
+
+// The new file gets the old one's mode and owner: a registry kept 0644 for
+// readers (or 0640 for a group) must not turn 0600, mkstemp's mode, after the
+// first claim. chown needs privileges the webhook may lack; the mode is what
+// matters to readers, so a refused chown is not an error. `new_mode` is for a
+// file that does not exist yet.
+void keep_mode_and_owner(int fd, const std::string& temp, const std::string& path, mode_t new_mode) {
+  struct stat st {};
+  const bool existed = ::stat(path.c_str(), &st) == 0;
+  const mode_t mode = existed ? (st.st_mode & 07777) : new_mode;
+  if (::fchmod(fd, mode) != 0) throw StoreError(errno_text("cannot set the mode of", temp));
+  if (existed && ::fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM) {
+    throw StoreError(errno_text("cannot set the owner of", temp));
+  }
+}
+
+// Writes `text` to a temporary file next to `path`, fsyncs it and renames it
+// over `path`, so a crash leaves the old file or the new one, never half of either.
+void replace_file(const std::string& path, const std::string& text, mode_t new_mode) {
+  const std::filesystem::path target(path);
+  const std::filesystem::path dir =
+      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  std::string name = ".";
+  name += target.filename().string();
+  name += ".XXXXXX";
+  std::string temp = (dir / name).string();
+  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
+  if (fd < 0) throw StoreError(errno_text("cannot create a temporary file in", dir.string()));
+  try {
+    keep_mode_and_owner(fd, temp, path, new_mode);
+    write_all(fd, text, temp);
+    if (::fsync(fd) != 0) throw StoreError(errno_text("cannot fsync", temp));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
+  }
+  if (::close(fd) != 0) {
+    const std::string message = errno_text("cannot close", temp);
+    ::unlink(temp.c_str());
+    throw StoreError(message);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string message = errno_text("cannot replace", path);
+    ::unlink(temp.c_str());
+    throw StoreError(message);
+  }
+  // The rename itself is durable only once the directory is synced.
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
+}
+
+// Nothing but whitespace: `: > FILE`, `touch FILE`.
+bool blank_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return true;  // not there (any other failure shows when it is replaced)
+  for (char c; in.get(c);) {
+    if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+void ensure_writable(const Registry& registry) {
+  const std::vector<std::string> problems = registry_write_problems(registry);
+  if (!problems.empty())
+    throw StoreError("refusing to write a registry that could not be read back: " + joined(problems));
+}
 
 FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {
   start_watch();
@@ -176,40 +252,23 @@ Registry FileRegistryStore::update(const std::function<bool(Registry&)>& change)
 }
 
 void FileRegistryStore::write_file(const Registry& registry) {
-  const std::string text = render_registry_yaml(registry);
-  const std::filesystem::path target(path_);
-  const std::filesystem::path dir =
-      target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  std::string name = ".";
-  name += target.filename().string();
-  name += ".XXXXXX";
-  std::string temp = (dir / name).string();
-  const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
-  if (fd < 0) throw StoreError(errno_text("cannot create a temporary file in", dir.string()));
+  std::string text;
   try {
-    write_all(fd, text, temp);
-    if (::fsync(fd) != 0) throw StoreError(errno_text("cannot fsync", temp));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp.c_str());
-    throw;
+    text = render_checked_registry_yaml(registry);
+  } catch (const RegistryError& e) {
+    throw StoreError("refusing to write " + path_ + ", it could not be read back: " + joined(e.problems()));
   }
-  if (::close(fd) != 0) {
-    const std::string message = errno_text("cannot close", temp);
-    ::unlink(temp.c_str());
-    throw StoreError(message);
-  }
-  if (::rename(temp.c_str(), path_.c_str()) != 0) {
-    const std::string message = errno_text("cannot replace", path_);
-    ::unlink(temp.c_str());
-    throw StoreError(message);
-  }
-  // The rename itself is durable only once the directory is synced.
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  // The file was read under this lock, so it exists; should it have been
+  // removed since, the new one is readable by all, like a fresh file.
+  replace_file(path_, text, 0644);
+}
+
+bool FileRegistryStore::create(const std::string& path, const std::string& text, bool overwrite,
+                               mode_t new_mode) {
+  FileLock lock(path);
+  if (!overwrite && !blank_file(path)) return false;
+  replace_file(path, text, new_mode);
+  return true;
 }
 
 }  // namespace cdcguard

@@ -213,5 +213,60 @@ TEST_F(ConfigMapStore, WhenTheApiServerIsDownReadsComeFromTheCacheAndWritesFailC
   EXPECT_EQ(store.last_known()->registry.entries.size(), 3u);
 }
 
+// An emptied registry.yaml is a broken registry, not the defaults: a write
+// over it would drop every entry, team and reservation.
+TEST_F(ConfigMapStore, AnEmptyRegistryKeyIsBrokenAndNeverWrittenOver) {
+  auto cm = *api_->get("ConfigMap", kRegistryNamespace, kRegistryName);
+  cm["data"]["registry.yaml"] = "# emptied\n";
+  api_->apply(cm);
+  auto& store = start_store();
+  ASSERT_TRUE(eventually([&] { return store.synced(); }));
+  try {
+    store.snapshot();
+    FAIL() << "an empty registry was used";
+  } catch (const StoreError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("ConfigMap cdc-guard/registry registry.yaml:1: the registry is empty"),
+        std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(store.update([](Registry& r) {
+    r.entries.push_back(entry("ecommerce/x", 184002));
+    return true;
+  }),
+               StoreError);
+  EXPECT_EQ(api_->counters().configmap_puts, 0);
+  EXPECT_EQ(registry_text(), "# emptied\n");
+}
+
+// The admission handler ends every change with ensure_writable(): a change
+// that would leave a registry the parser refuses fails, and nothing is PUT.
+TEST_F(ConfigMapStore, AChangeThatWouldLeaveAnUnreadableRegistryIsNeverPut) {
+  auto& store = start_store();
+  ASSERT_TRUE(eventually([&] { return store.synced(); }));
+  const std::string before = registry_text();
+  try {
+    store.update([](Registry& r) {
+      r.entries.push_back(entry("ecommerce/a/b", 184002));
+      ensure_writable(r);
+      return true;
+    });
+    FAIL() << "an unreadable registry was written:\n" << registry_text();
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("name \"a/b\" is not a valid Kubernetes object name"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(api_->counters().configmap_puts, 0);
+  EXPECT_EQ(registry_text(), before);
+  // The store goes on with good changes.
+  store.update([](Registry& r) {
+    r.entries.push_back(entry("ecommerce/b-cdc", 184002));
+    ensure_writable(r);
+    return true;
+  });
+  EXPECT_TRUE(holds(registry(), "ecommerce/b-cdc", 184002));
+}
+
 }  // namespace
 }  // namespace cdcguard::testing_support

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +16,7 @@
 #include "cdcguard/registry_parser.hpp"
 #include "cdcguard/registry_store.hpp"
 #include "cdcguard/server_id_allocator.hpp"
+#include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 
 namespace cdcguard {
@@ -215,6 +218,149 @@ TEST(FileRegistryStore, AFailedWriteLeavesTheOldFile) {
   }),
                StoreError);
   EXPECT_EQ(slurp(file), kRegistry);
+}
+
+// `: > registry.yaml` while serving: the empty file is a broken registry, not
+// a fresh one, and is never written over (which would drop every entry, team
+// and reservation).
+TEST(FileRegistryStore, AnEmptyFileIsAnErrorAndIsNeverWrittenOver) {
+  for (const std::string text : {"", "\n   \n", "# emptied by hand\n"}) {
+    SCOPED_TRACE(testing::PrintToString(text));
+    TempDir dir;
+    const fs::path file = dir.path() / "registry.yaml";
+    spit(file, text);
+    FileRegistryStore store(file.string());
+    EXPECT_THROW(store.snapshot(), StoreError);
+    bool called = false;
+    try {
+      store.update([&](Registry& r) {
+        called = true;
+        return claim_next(r, "ecommerce/refunds-cdc");
+      });
+      ADD_FAILURE() << "an empty registry was updated";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find("registry.yaml:1: the registry is empty"), std::string::npos)
+          << e.what();
+    }
+    EXPECT_FALSE(called);
+    EXPECT_EQ(slurp(file), text);
+  }
+}
+
+struct UnwritableChange {
+  const char* name;
+  void (*change)(Registry&);
+  const char* problem;  // named in the StoreError
+};
+
+void PrintTo(const UnwritableChange& c, std::ostream* os) {
+  *os << c.name;
+}
+
+RegistryEntry active_entry(std::string connector, std::uint32_t id) {
+  RegistryEntry e;
+  e.connector = std::move(connector);
+  e.server_id = id;
+  e.status = EntryStatus::Active;
+  e.date = date_of(kNow);
+  return e;
+}
+
+class FileRegistryStoreUnwritable : public ::testing::TestWithParam<UnwritableChange> {};
+
+// Defence in depth: whatever a change leaves, a registry that the parser
+// would refuse is never written; the update fails naming the problem.
+TEST_P(FileRegistryStoreUnwritable, IsRefusedAndTheFileStaysReadable) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  spit(file, kRegistry);
+  FileRegistryStore store(file.string());
+  try {
+    store.update([&](Registry& r) {
+      GetParam().change(r);
+      return true;
+    });
+    ADD_FAILURE() << "written:\n" << slurp(file);
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find(GetParam().problem), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("refusing to write"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(slurp(file), kRegistry);
+  EXPECT_EQ(store.read().entries.size(), 1u);
+  // The store still works for a good change.
+  store.update([](Registry& r) { return claim_next(r, "ecommerce/refunds-cdc"); });
+  EXPECT_EQ(parse_registry(slurp(file), "registry.yaml").entries.size(), 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Store, FileRegistryStoreUnwritable,
+    ::testing::Values(
+        UnwritableChange{"slash_in_name",
+                         [](Registry& r) { r.entries.push_back(active_entry("ecommerce/a/b", 184002)); },
+                         "name \"a/b\" is not a valid Kubernetes object name"},
+        UnwritableChange{"empty_namespace",
+                         [](Registry& r) { r.entries.push_back(active_entry("/nsm3", 184002)); },
+                         "namespace \"\" is not a valid Kubernetes namespace name"},
+        UnwritableChange{"uppercase",
+                         [](Registry& r) { r.entries.push_back(active_entry("ecommerce/Refunds", 184002)); },
+                         "name \"Refunds\" is not"},
+        UnwritableChange{"id_held_twice",
+                         [](Registry& r) { r.entries.push_back(active_entry("ecommerce/twin-cdc", 184001)); },
+                         "server id 184001 is held by two live entries"},
+        UnwritableChange{"text_yaml_cannot_carry",
+                         [](Registry& r) {
+                           r.entries.push_back(active_entry("ecommerce/refunds-cdc", 184002));
+                           r.entries.back().claim_uid = "uid-\xff";
+                         },
+                         "cannot be read back"}),
+    testing_support::ScenarioName{});
+
+mode_t mode_of(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) throw std::runtime_error("cannot stat " + p.string());
+  return st.st_mode & 07777;
+}
+
+// mkstemp makes the temporary file 0600; renamed over the registry it would
+// lock out every reader but the webhook's user after the first claim.
+TEST(FileRegistryStore, AWriteKeepsTheFilesModeAndOwner) {
+  for (const mode_t mode : {mode_t{0644}, mode_t{0640}, mode_t{0600}}) {
+    SCOPED_TRACE(mode);
+    TempDir dir;
+    const fs::path file = dir.path() / "registry.yaml";
+    spit(file, kRegistry);
+    ASSERT_EQ(::chmod(file.c_str(), mode), 0);
+    // As root the owner can be given away, and must be kept; otherwise it is ours anyway.
+    const bool root = ::geteuid() == 0;
+    if (root) {
+      ASSERT_EQ(::chown(file.c_str(), 4242, 4343), 0);
+    }
+    FileRegistryStore store(file.string());
+    store.update([](Registry& r) { return claim_next(r, "ecommerce/refunds-cdc"); });
+    store.update([](Registry& r) { return claim_next(r, "ecommerce/payments-cdc"); });
+    EXPECT_EQ(parse_registry(slurp(file), "registry.yaml").entries.size(), 3u);
+    EXPECT_EQ(mode_of(file), mode);
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, root ? 4242u : ::geteuid());
+    EXPECT_EQ(st.st_gid, root ? 4343u : ::getegid());
+  }
+}
+
+TEST(FileRegistryStore, CreateWritesANewFileAndLeavesAFullOneAlone) {
+  TempDir dir;
+  const fs::path file = dir.path() / "registry.yaml";
+  EXPECT_TRUE(FileRegistryStore::create(file.string(), kRegistry, false, 0644));
+  EXPECT_EQ(slurp(file), kRegistry);
+  EXPECT_EQ(mode_of(file), 0644u);
+  EXPECT_FALSE(FileRegistryStore::create(file.string(), "rules:\n", false, 0644));
+  EXPECT_EQ(slurp(file), kRegistry);
+  ASSERT_EQ(::chmod(file.c_str(), 0640), 0);
+  EXPECT_TRUE(FileRegistryStore::create(file.string(), "rules:\n", true, 0644));
+  EXPECT_EQ(slurp(file), "rules:\n");
+  EXPECT_EQ(mode_of(file), 0640u) << "a replaced file keeps its mode";
+  spit(file, " \n");
+  EXPECT_TRUE(FileRegistryStore::create(file.string(), kRegistry, false, 0644)) << "blank is empty";
 }
 
 }  // namespace
