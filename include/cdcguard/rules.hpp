@@ -36,6 +36,9 @@ struct EvaluationContext {
   const ConnectorIndex& connectors;  // the others; may hold the subject itself (matched by namespace/name)
   const FixHints& hints;
   TimePoint now;
+  // /validate judges the object after /mutate: rules.autoAssign no longer
+  // excuses a missing id (`check` judges manifests that /mutate has yet to see).
+  bool after_mutation = false;
   const Registry& reg() const { return registry.registry(); }
 };
 

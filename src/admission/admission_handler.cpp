@@ -1,7 +1,10 @@
 #include "cdcguard/admission_handler.hpp"
 
+#include <algorithm>
+
 #include "cdcguard/connector_index.hpp"
 #include "cdcguard/manifest.hpp"
+#include "cdcguard/names.hpp"
 #include "cdcguard/registry_index.hpp"
 #include "cdcguard/rules.hpp"
 #include "cdcguard/server_id_allocator.hpp"
@@ -40,6 +43,34 @@ std::optional<ConnectorFacts> facts_of(const YamlNode& object, const Request& r,
   return facts;
 }
 
+// A mutating webhook runs before the API server generates a name from
+// metadata.generateName, so /mutate may see a connector without one: its facts
+// are read all the same, with the name left empty.
+std::optional<ConnectorFacts> facts_of_unnamed(const YamlNode& object, const Request& r) {
+  const YamlNode* metadata = object.find("metadata");
+  const YamlNode* name = metadata ? metadata->find("name") : nullptr;
+  if (!r.name.empty() || !metadata || !metadata->is_map() ||
+      (name && !(name->is_null() || (name->is_scalar() && name->scalar().empty()))))
+    return std::nullopt;
+  YamlNode named = object;
+  for (auto& [key, value] : named.mutable_entries()) {
+    if (key != "metadata") continue;
+    std::erase_if(value.mutable_entries(), [](const auto& entry) { return entry.first == "name"; });
+    value.mutable_key_lines().clear();
+    value.mutable_entries().emplace_back("name", YamlNode::make_scalar("unnamed", value.line(), true, false));
+  }
+  std::string error;
+  auto facts = facts_of(named, r, error);
+  if (facts) facts->name.clear();
+  return facts;
+}
+
+// A claim is keyed by namespace/name; only a key the API server would accept
+// (and the registry parser reads back) is ever recorded. "" when valid.
+std::string key_problem(const ConnectorFacts& s) {
+  return connector_key_problem(s.namespace_name, s.name);
+}
+
 // The facts the rules read; an UPDATE that changes none of them is ratcheted.
 bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
   return a.connector_class == b.connector_class && a.server_id.text == b.server_id.text &&
@@ -56,6 +87,8 @@ const ConnectorIndex& others_in(const ClusterView* cluster) {
   return cluster ? cluster->connectors : kNoOthers;
 }
 
+// /validate judges the object as stored: /mutate has run (or never will), so
+// the rules see the id it assigned, or that none was.
 std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryIndex& index,
                                 const ClusterView* cluster, TimePoint now) {
   const Registry& registry = index.registry();
@@ -63,7 +96,7 @@ std::vector<Violation> evaluate(const ConnectorFacts& subject, const RegistryInd
   const ConnectorFacts s = with_mutation_defaults(subject, registry);
   const ServerIdAllocator allocator(index, view, now);
   const FixHints hints(allocator);
-  const EvaluationContext ctx{index, view, hints, now};
+  const EvaluationContext ctx{index, view, hints, now, /*after_mutation=*/true};
   auto found = find_connector_violations(s, ctx);
   apply_enforcement(found, registry, now);
   return found;
@@ -128,14 +161,22 @@ void make_claim(RegistryEntry& e, TimePoint now, const ClaimStyle& style) {
   }
 }
 
-// Records the admitted id; an earlier live id of the same connector goes into embargo.
-bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
-  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return false;
-  bool changed = false;
+// Writes `id` down as `key`'s claim: an earlier live id of the same connector
+// goes into embargo. A lapsed Pending claim (expired, the connector never seen)
+// on this id or of this connector is removed first: it holds nothing any more,
+// but the registry parser, which does not know "now", counts every Pending
+// entry as live, so keeping it next to the new claim would leave a registry
+// that cannot be read (an id held by two live entries).
+bool claim(Registry& registry, const std::string& key, std::uint32_t id, TimePoint now,
+           const ClaimStyle& style) {
+  const std::size_t lapsed = std::erase_if(registry.entries, [&](const RegistryEntry& e) {
+    return e.status == EntryStatus::Pending && !e.is_live(now) && (e.server_id == id || e.connector == key);
+  });
+  bool changed = lapsed > 0;
   bool holds = false;
   for (auto& e : registry.entries) {
-    if (e.connector != s.key() || !e.is_live(now)) continue;
-    if (e.server_id == s.server_id.id) {
+    if (e.connector != key || !e.is_live(now)) continue;
+    if (e.server_id == id) {
       holds = true;
       const bool settled =
           e.status == EntryStatus::Active || (style.pending && e.status == EntryStatus::Pending);
@@ -151,14 +192,33 @@ bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const Cl
   }
   if (!holds) {
     RegistryEntry e;
-    e.connector = s.key();
-    e.server_id = s.server_id.id;
+    e.connector = key;
+    e.server_id = id;
     e.date = date_of(now);
     make_claim(e, now, style);
     registry.entries.push_back(std::move(e));
     changed = true;
   }
   return changed;
+}
+
+// Records the admitted id (see claim()).
+bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
+  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return false;
+  return claim(registry, s.key(), s.server_id.id, now, style);
+}
+
+// Defence in depth: a change that leaves a registry the parser would refuse
+// fails (the admission is denied with the reason) instead of being written.
+// The file store checks every write itself; the ConfigMap store writes what
+// the changes leave, so the check runs inside the change, where both stores
+// abandon the write when it throws.
+std::function<bool(Registry&)> checked(std::function<bool(Registry&)> change) {
+  return [change = std::move(change)](Registry& registry) {
+    if (!change(registry)) return false;
+    ensure_writable(registry);
+    return true;
+  };
 }
 
 bool is_connect_cluster(const Request& r) {
@@ -179,6 +239,11 @@ Response AdmissionHandler::validate(const Request& r) {
   const auto subject = facts_of(r.object, r, error);
   if (!subject) return deny(r, 400, "invalid KafkaConnector: " + error);
   if (!subject->is_debezium()) return allow(r);
+  // The API server refuses such a name too; here it would be a registry key
+  // that no parser reads back.
+  if (const std::string problem = key_problem(*subject); !problem.empty())
+    return deny(r, 400,
+                "invalid KafkaConnector: " + problem + "; cdc-guard records server ids by namespace/name");
   const TimePoint now = clock_();
   const auto view = cluster();
   const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
@@ -204,11 +269,11 @@ Response AdmissionHandler::validate(const Request& r) {
     if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now, style)) return out;
     judged = out;
     // The verdict that counts is the one computed against the version it is written into.
-    store_.update([&](Registry& registry) {
+    store_.update(checked([&](Registry& registry) {
       const RegistryIndex index(registry);
       out = verdict(r, *subject, evaluate(*subject, index, view.get(), now));
       return out.allowed && record(registry, *subject, now, style);
-    });
+    }));
     return out;
   } catch (const StoreUnavailable& e) {
     if (options_.on_api_error == OnApiError::AllowFromCache) {
@@ -285,7 +350,8 @@ Response AdmissionHandler::validate_connect(const Request& r) {
 Response AdmissionHandler::mutate(const Request& r) {
   if (!is_connector(r) || (r.operation != "CREATE" && r.operation != "UPDATE")) return allow(r);
   std::string error;
-  const auto subject = facts_of(r.object, r, error);
+  auto subject = facts_of(r.object, r, error);
+  if (!subject) subject = facts_of_unnamed(r.object, r);
   if (!subject || !subject->reads_binlog()) return allow(r);  // /validate explains what is wrong
   const auto state = subject->server_id.state;
   if (state != ServerIdValue::State::Missing && state != ServerIdValue::State::Auto) return allow(r);
@@ -293,6 +359,21 @@ Response AdmissionHandler::mutate(const Request& r) {
   const auto view = cluster();
   const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
   try {
+    const auto snapshot = store_.snapshot();
+    if (!snapshot->registry.rules.auto_assign) return allow(r);  // /validate reports server-id-missing
+    // No name yet (metadata.generateName) or one that cannot key a claim: no
+    // id, no claim. /validate sees the final name and judges the connector.
+    if (const std::string problem = key_problem(*subject); !problem.empty()) {
+      Response out = allow(r);
+      out.warnings.push_back(
+          subject->name.empty()
+              ? "cdc-guard assigned no server id: the KafkaConnector has no metadata.name yet (a name from "
+                "metadata.generateName is made after this webhook runs); set metadata.name, or set "
+                "spec.config.database.server.id"
+              : "cdc-guard assigned no server id: " + problem +
+                    "; set a valid metadata.name, or set spec.config.database.server.id");
+      return out;
+    }
     std::optional<std::uint32_t> id;
     std::string why;
     std::optional<std::string> history;
@@ -317,22 +398,14 @@ Response AdmissionHandler::mutate(const Request& r) {
       }
       return index.live_entry_of(subject->key(), now) == nullptr;  // else a retry: the claim exists
     };
-    if (decide(store_.snapshot()->index) && !r.dry_run) {
-      store_.update([&](Registry& registry) {
-        if (!decide(RegistryIndex(registry))) return false;
-        RegistryEntry e;
-        e.connector = subject->key();
-        e.server_id = *id;
-        e.date = date_of(now);
-        make_claim(e, now, style);
-        e.claim_uid = r.uid;
-        registry.entries.push_back(std::move(e));
-        return true;
-      });
+    if (decide(snapshot->index) && !r.dry_run) {
+      store_.update(checked([&](Registry& registry) {
+        return decide(RegistryIndex(registry)) && claim(registry, subject->key(), *id, now, style);
+      }));
     }
     if (!why.empty())
       return deny(r, 403, "cdc-guard cannot assign a server id to " + subject->key() + ": " + why);
-    if (!id) return allow(r);  // autoAssign is off: /validate reports server-id-missing
+    if (!id) return allow(r);  // autoAssign was turned off meanwhile: /validate reports server-id-missing
     Response out = allow(r);
     out.patch = server_id_patch(r.object, *id, history).dump();
     return out;

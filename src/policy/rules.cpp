@@ -137,18 +137,33 @@ std::string suggested_history_topic(const ConnectorFacts& s, const Registry& reg
 // --- server id --------------------------------------------------------------
 
 void server_id_missing(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {
-  if (!s.reads_binlog() || ctx.reg().rules.auto_assign) return;
+  if (!s.reads_binlog()) return;
   const auto state = s.server_id.state;
   if (state != ServerIdValue::State::Missing && state != ServerIdValue::State::Auto) return;
+  const bool auto_assign = ctx.reg().rules.auto_assign;
+  if (auto_assign && !ctx.after_mutation) return;  // /mutate will fill it in
+  const std::string hint = ctx.hints.next_free_id(s, ctx.registry, ctx.now);
+  if (auto_assign) {
+    // /mutate runs before the API server generates a name (metadata.generateName)
+    // and assigns nothing to a connector it cannot key by namespace/name.
+    out.push_back(make(rule::kServerIdMissing, s, kServerIdPath, s.server_id_line,
+                       std::string(state == ServerIdValue::State::Auto ? "database.server.id is \"auto\""
+                                                                       : "MySQL/MariaDB connector has no "
+                                                                         "database.server.id") +
+                           " and none was assigned: rules.autoAssign assigns one only to a connector "
+                           "that has its metadata.name when the mutating webhook sees it (not one named "
+                           "by metadata.generateName)",
+                       "set metadata.name, or set spec.config.database.server.id (" + hint + ")"));
+    return;
+  }
   const std::string what =
       state == ServerIdValue::State::Auto
           ? "database.server.id is \"auto\" but the registry does not auto-assign ids "
             "(rules.autoAssign is false)"
           : "MySQL/MariaDB connector has no database.server.id (Debezium 1.x would pick a "
             "random id that can clash with another client)";
-  out.push_back(
-      make(rule::kServerIdMissing, s, kServerIdPath, s.server_id_line, what,
-           "set spec.config.database.server.id (" + ctx.hints.next_free_id(s, ctx.registry, ctx.now) + ")"));
+  out.push_back(make(rule::kServerIdMissing, s, kServerIdPath, s.server_id_line, what,
+                     "set spec.config.database.server.id (" + hint + ")"));
 }
 
 void server_id_invalid(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {

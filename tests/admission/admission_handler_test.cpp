@@ -183,3 +183,260 @@ TEST_F(AdmissionHandlerTest, ABrokenRegistryDeniesWithAClearMessage) {
 
 }  // namespace
 }  // namespace cdcguard::admission
+
+namespace cdcguard::admission {
+namespace {
+
+// DESIGN.md "Names and keys": a claim is keyed by namespace/name, and nothing a
+// request carries can make the stored registry unreadable.
+struct NameCase {
+  const char* name;
+  std::string object_namespace;  // metadata.namespace ("" = none)
+  std::string object_name;       // metadata.name ("" = none: metadata.generateName only)
+  std::string request_namespace;
+  std::string request_name;
+  const char* problem;  // in the /validate denial and the /mutate warning
+};
+
+void PrintTo(const NameCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+enum class Mode { Standalone, PendingClaims };
+
+class InvalidNames : public testing::TestWithParam<std::tuple<NameCase, Mode>> {
+ protected:
+  void SetUp() override {
+    file_ = dir_.path() / "registry.yaml";
+    std::ofstream(file_) << kRegistry;
+    store_ = std::make_unique<FileRegistryStore>(file_.string());
+    HandlerOptions options;
+    options.pending_claims = std::get<1>(GetParam()) == Mode::PendingClaims;
+    handler_ = std::make_unique<AdmissionHandler>(
+        *store_, [] { return kNow; }, options);
+  }
+  std::string file_text() const {
+    std::ifstream in(file_);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  Request request(const std::string& uid, const nlohmann::json& server_id) const {
+    const NameCase& c = std::get<0>(GetParam());
+    nlohmann::json config = {{"topic.prefix", "shop"}, {"schema.history.internal.kafka.topic", "sh.shop"}};
+    if (!server_id.is_null()) config["database.server.id"] = server_id;
+    nlohmann::json metadata = {{"generateName", "orders-"}};
+    if (!c.object_name.empty()) metadata["name"] = c.object_name;
+    if (!c.object_namespace.empty()) metadata["namespace"] = c.object_namespace;
+    Request r;
+    r.uid = uid;
+    r.kind = {"kafka.strimzi.io", "v1", "KafkaConnector"};
+    r.operation = "CREATE";
+    r.namespace_name = c.request_namespace;
+    r.name = c.request_name;
+    r.object = yaml_from_json(
+        {{"apiVersion", "kafka.strimzi.io/v1"},
+         {"kind", "KafkaConnector"},
+         {"metadata", metadata},
+         {"spec", {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"config", config}}}});
+    return r;
+  }
+
+  testing_support::TempDir dir_{"cdcguard-names"};
+  fs::path file_;
+  std::unique_ptr<FileRegistryStore> store_;
+  std::unique_ptr<AdmissionHandler> handler_;
+};
+
+TEST_P(InvalidNames, ValidateDeniesNamingTheKeyAndWritesNothing) {
+  const NameCase& c = std::get<0>(GetParam());
+  const std::string before = file_text();
+  const Response r = handler_->validate(request("uid-validate", 184002));
+  EXPECT_FALSE(r.allowed);
+  EXPECT_EQ(r.code, 400);
+  EXPECT_EQ(r.uid, "uid-validate");
+  EXPECT_NE(r.message.find("invalid KafkaConnector"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find(c.problem), std::string::npos) << r.message;
+  EXPECT_EQ(file_text(), before);
+  EXPECT_NO_THROW(parse_registry(file_text(), "registry.yaml"));
+}
+
+TEST_P(InvalidNames, MutateAssignsAndClaimsNothingAndSaysWhy) {
+  const NameCase& c = std::get<0>(GetParam());
+  const std::string before = file_text();
+  for (const nlohmann::json& id : {nlohmann::json(nullptr), nlohmann::json("auto")}) {
+    SCOPED_TRACE(id.dump());
+    const Response r = handler_->mutate(request("uid-mutate", id));
+    EXPECT_TRUE(r.allowed) << r.message;
+    EXPECT_EQ(r.patch, "");
+    ASSERT_EQ(r.warnings.size(), 1u);
+    EXPECT_NE(r.warnings[0].find("assigned no server id"), std::string::npos) << r.warnings[0];
+    EXPECT_NE(r.warnings[0].find(c.problem), std::string::npos) << r.warnings[0];
+    EXPECT_NE(r.warnings[0].find("metadata.name"), std::string::npos) << r.warnings[0];
+    EXPECT_EQ(file_text(), before);
+  }
+  // A connector that has its id needs nothing from /mutate, whatever its name.
+  const Response with_id = handler_->mutate(request("uid-mutate", 184002));
+  EXPECT_TRUE(with_id.allowed);
+  EXPECT_TRUE(with_id.warnings.empty());
+  EXPECT_EQ(file_text(), before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Admission, InvalidNames,
+    testing::Combine(
+        testing::Values(NameCase{"slash_in_name", "ecommerce", "a/b", "ecommerce", "a/b",
+                                 "name \"a/b\" is not a valid"},
+                        NameCase{"empty_namespace", "", "nsm3", "", "nsm3", "namespace \"\" is not a valid"},
+                        NameCase{"uppercase_name", "ecommerce", "Orders-CDC", "ecommerce", "Orders-CDC",
+                                 "name \"Orders-CDC\" is not a valid"},
+                        NameCase{"uppercase_namespace", "Ecommerce", "orders", "Ecommerce", "orders",
+                                 "namespace \"Ecommerce\" is not a valid"},
+                        NameCase{"name_too_long", "ecommerce", std::string(254, 'a'), "ecommerce",
+                                 std::string(254, 'a'), "it has 254 characters, at most 253"},
+                        NameCase{"namespace_too_long", std::string(64, 'n'), "orders", std::string(64, 'n'),
+                                 "orders", "it has 64 characters, at most 63"}),
+        testing::Values(Mode::Standalone, Mode::PendingClaims)),
+    [](const testing::TestParamInfo<std::tuple<NameCase, Mode>>& p) {
+      return std::string(std::get<0>(p.param).name) +
+             (std::get<1>(p.param) == Mode::Standalone ? "_standalone" : "_pending_claims");
+    });
+
+class GenerateName : public testing::TestWithParam<Mode> {
+ protected:
+  void SetUp() override {
+    file_ = dir_.path() / "registry.yaml";
+    std::ofstream(file_) << kRegistry;
+    store_ = std::make_unique<FileRegistryStore>(file_.string());
+    HandlerOptions options;
+    options.pending_claims = GetParam() == Mode::PendingClaims;
+    handler_ = std::make_unique<AdmissionHandler>(
+        *store_, [] { return kNow; }, options);
+  }
+  std::string file_text() const {
+    std::ifstream in(file_);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  static Request review(const std::string& uid, const std::string& name, const nlohmann::json& server_id) {
+    nlohmann::json config = {{"topic.prefix", "shop"}, {"schema.history.internal.kafka.topic", "sh.shop"}};
+    if (!server_id.is_null()) config["database.server.id"] = server_id;
+    nlohmann::json metadata = {{"generateName", "orders-"}, {"namespace", "ecommerce"}};
+    if (!name.empty()) metadata["name"] = name;
+    Request r;
+    r.uid = uid;
+    r.kind = {"kafka.strimzi.io", "v1", "KafkaConnector"};
+    r.operation = "CREATE";
+    r.namespace_name = "ecommerce";
+    r.name = name;
+    r.object = yaml_from_json(
+        {{"apiVersion", "kafka.strimzi.io/v1"},
+         {"kind", "KafkaConnector"},
+         {"metadata", metadata},
+         {"spec", {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"config", config}}}});
+    return r;
+  }
+
+  testing_support::TempDir dir_{"cdcguard-generate-name"};
+  fs::path file_;
+  std::unique_ptr<FileRegistryStore> store_;
+  std::unique_ptr<AdmissionHandler> handler_;
+};
+
+// The API server calls /mutate before it makes a name from generateName, and
+// /validate after: the id-less connector is then denied as server-id-missing,
+// with a message that says how to get an id.
+TEST_P(GenerateName, MutateAssignsNothingAndValidateDeniesTheMissingId) {
+  const std::string before = file_text();
+  const Response m = handler_->mutate(review("uid-1", "", nullptr));
+  EXPECT_TRUE(m.allowed) << m.message;
+  EXPECT_EQ(m.patch, "");
+  ASSERT_EQ(m.warnings.size(), 1u);
+  EXPECT_NE(m.warnings[0].find("no metadata.name yet"), std::string::npos) << m.warnings[0];
+  EXPECT_EQ(file_text(), before);
+
+  const Response v = handler_->validate(review("uid-1", "orders-x7k2q", nullptr));
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.code, 403);
+  EXPECT_EQ(v.denied_by, std::vector<std::string>{"server-id-missing"}) << v.message;
+  EXPECT_NE(
+      v.message.find("set metadata.name, or set spec.config.database.server.id (next free id for team-a: "
+                     "184002)"),
+      std::string::npos)
+      << v.message;
+  EXPECT_EQ(file_text(), before);
+}
+
+TEST_P(GenerateName, AnIdGivenWithGenerateNameIsRecordedUnderTheFinalName) {
+  EXPECT_TRUE(handler_->mutate(review("uid-2", "", 184005)).allowed);
+  const Response v = handler_->validate(review("uid-2", "orders-x7k2q", 184005));
+  EXPECT_TRUE(v.allowed) << v.message;
+  const Registry reg = parse_registry(file_text(), "registry.yaml");
+  ASSERT_EQ(reg.entries.size(), 3u);
+  EXPECT_EQ(reg.entries.back().connector, "ecommerce/orders-x7k2q");
+}
+
+// The longest name the API server takes is recorded, and read back.
+TEST_P(GenerateName, TheLongestValidNameIsClaimed) {
+  const std::string name = std::string(125, 'a') + "." + std::string(127, 'b');
+  const Response m = handler_->mutate(review("uid-3", name, nullptr));
+  ASSERT_TRUE(m.allowed) << m.message;
+  EXPECT_NE(m.patch, "");
+  const Registry reg = parse_registry(file_text(), "registry.yaml");
+  EXPECT_EQ(reg.entries.back().connector, "ecommerce/" + name);
+}
+
+INSTANTIATE_TEST_SUITE_P(Admission, GenerateName, testing::Values(Mode::Standalone, Mode::PendingClaims),
+                         [](const testing::TestParamInfo<Mode>& p) {
+                           return p.param == Mode::Standalone ? "standalone" : "pending_claims";
+                         });
+
+// A claim that lapsed (its connector never appeared) holds nothing, but the
+// parser, which does not know "now", counts every Pending entry: a new claim
+// next to it would leave a registry that cannot be read.
+TEST_F(AdmissionHandlerTest, ALapsedClaimMakesWayForTheNextOneAndTheRegistryStaysReadable) {
+  TimePoint now = kNow;
+  HandlerOptions options;
+  options.pending_claims = true;
+  options.claim_ttl = std::chrono::seconds(300);
+  AdmissionHandler cluster_handler(
+      *store_, [&] { return now; }, options);
+  ASSERT_TRUE(cluster_handler.validate(request("CREATE", connector("never-created-cdc", 184002))).allowed);
+  now += std::chrono::seconds(301);
+  // Another connector gets the id, and the first one, retried, gets a new claim.
+  const Response other = cluster_handler.validate(request("CREATE", connector("refunds-cdc", 184002)));
+  EXPECT_TRUE(other.allowed) << other.message;
+  const Response again = cluster_handler.mutate(request("CREATE", connector("never-created-cdc", nullptr)));
+  EXPECT_TRUE(again.allowed) << again.message;
+  const Registry reg = registry();  // throws (fails the test) when unreadable
+  int holders = 0;
+  int never_created = 0;
+  for (const auto& e : reg.entries) {
+    holders += e.server_id == 184002u ? 1 : 0;
+    never_created += e.connector == "ecommerce/never-created-cdc" ? 1 : 0;
+  }
+  EXPECT_EQ(holders, 1);
+  EXPECT_EQ(never_created, 1);
+}
+
+// Defence in depth: whatever a change leaves, the store never writes a
+// registry that its parser would refuse; the admission is denied with why.
+TEST_F(AdmissionHandlerTest, AnEmptiedRegistryFileDeniesAndIsNeverWrittenOver) {
+  for (const char* text : {"", "\n  \n", "# all gone\n"}) {
+    SCOPED_TRACE(testing::PrintToString(text));
+    std::ofstream(file_, std::ios::trunc) << text;
+    const Response v = handler_->validate(request("CREATE", connector("refunds-cdc", 184001)));
+    EXPECT_FALSE(v.allowed);
+    EXPECT_EQ(v.code, 500);
+    EXPECT_NE(v.message.find("the registry is empty"), std::string::npos) << v.message;
+    const Response m = handler_->mutate(request("CREATE", connector("refunds-cdc", nullptr)));
+    EXPECT_FALSE(m.allowed);
+    EXPECT_EQ(m.code, 500);
+    EXPECT_NE(m.message.find("the registry is empty"), std::string::npos) << m.message;
+    EXPECT_EQ(file_text(), text);
+  }
+}
+
+}  // namespace
+}  // namespace cdcguard::admission
