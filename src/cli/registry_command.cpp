@@ -1,7 +1,11 @@
+#include <sys/stat.h>
+
 #include "cdcguard/connector_index.hpp"
 #include "cdcguard/manifest.hpp"
+#include "cdcguard/names.hpp"
 #include "cdcguard/registry_index.hpp"
 #include "cdcguard/registry_parser.hpp"
+#include "cdcguard/registry_store.hpp"
 #include "cdcguard/registry_writer.hpp"
 #include "cdcguard/server_id_allocator.hpp"
 #include "cli/commands.hpp"
@@ -13,10 +17,39 @@ namespace {
 constexpr const char* kRegistryHelp = R"(Usage: cdc-guard registry SUBCOMMAND [options]
 
 Subcommands:
+  init     write a new registry file with the default rules
   render   print the registry as a markdown table or canonical YAML
   next     print the next free server id for a namespace
 
 Run 'cdc-guard registry SUBCOMMAND --help' for its options.
+)";
+
+constexpr const char* kInitHelp =
+    R"(Usage: cdc-guard registry init --registry FILE [--force]
+
+Writes a new registry: range 184000-184999, embargoDays 30, no teams, no
+reservations, no entries (the defaults `check` uses without --registry), as
+canonical YAML under a short header. An empty registry file is not read as a
+new one (the webhook and `check` refuse it), so creating one is this deliberate
+step. A new file gets mode 0644 (less what the umask removes).
+
+Options:
+  --registry FILE   the file to write
+  --force           replace a file that already holds something (keeps its mode and owner)
+  -h, --help        this help
+
+Exit codes: 0 written, 2 usage errors, FILE already holds something (without
+--force), or it cannot be written.
+)";
+
+// Above the YAML that `registry init` writes. The webhook rewrites the file
+// without comments on its first claim, which the last line says.
+constexpr const char* kInitHeader =
+    R"(# The Debezium MySQL/MariaDB server-id registry of cdc-guard (docs/DESIGN.md "Registry").
+# rules: the id range, the days a freed id rests before reuse, autoAssign for /mutate.
+# teams: namespaces and their sub-ranges; reserved: ids never handed out;
+# entries: one per connector (namespace/name), added by the webhook or by hand.
+# The webhook writes this file back as canonical YAML: comments are not kept.
 )";
 
 constexpr const char* kRenderHelp =
@@ -49,6 +82,43 @@ Options:
 
 Exit codes: 0 an id was printed, 1 the range is exhausted, 2 usage or registry errors.
 )";
+
+// The umask, read the only way there is (setting it and putting it back);
+// `init` runs single-threaded.
+mode_t current_umask() {
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  return mask;
+}
+
+int init(const std::vector<std::string>& args, Streams io) {
+  try {
+    ParsedArgs parsed = parse_args(args, {"--registry"}, {"--force"});
+    if (parsed.help) {
+      io.out << kInitHelp;
+      return kExitOk;
+    }
+    if (!parsed.flags.contains("--registry") || parsed.flags["--registry"].empty())
+      throw UsageError("--registry FILE is required");
+    if (!parsed.positional.empty()) throw UsageError("unexpected argument " + parsed.positional.front());
+    const std::string& path = parsed.flags["--registry"];
+    const std::string text = std::string(kInitHeader) + render_checked_registry_yaml(default_registry());
+    if (!FileRegistryStore::create(path, text, parsed.flags.contains("--force"), 0644 & ~current_umask())) {
+      io.err << "cdc-guard registry init: " << path
+             << " already holds something; it was left as it is (give --force to replace it with a new "
+                "registry)\n";
+      return kExitUsage;
+    }
+    io.out << "wrote a new registry to " << path << "\n";
+    return kExitOk;
+  } catch (const UsageError& e) {
+    io.err << "cdc-guard registry init: " << e.what() << "\n\n" << kInitHelp;
+    return kExitUsage;
+  } catch (const StoreError& e) {
+    io.err << "cdc-guard registry init: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
 
 int render(const std::vector<std::string>& args, Streams io) {
   ParsedArgs parsed;
@@ -85,9 +155,15 @@ int next(const std::vector<std::string>& args, Streams io) {
     if (!parsed.flags.contains("--namespace") || parsed.flags["--namespace"].empty()) {
       throw UsageError("--namespace NS is required");
     }
+    const std::string& ns = parsed.flags["--namespace"];
+    const std::string name = parsed.flags.contains("--connector") ? parsed.flags["--connector"] : "";
+    // The webhook's key check: no id is suggested for a key that no claim could have.
+    if (const std::string p = dns1123_label_problem(ns); !p.empty())
+      throw UsageError("--namespace " + ns + " is not a valid namespace name (DNS-1123 label): " + p);
+    if (const std::string p = name.empty() ? "" : connector_key_problem(ns, name); !p.empty())
+      throw UsageError("--connector: " + p);
     const TimePoint now = resolve_now(parsed);
     const Registry registry = load_registry_file(parsed.flags["--registry"]);
-    const std::string& ns = parsed.flags["--namespace"];
 
     ConnectorIndex connectors;
     std::vector<InputProblem> problems;
@@ -111,8 +187,7 @@ int next(const std::vector<std::string>& args, Streams io) {
 
     const RegistryIndex index(registry);
     const ServerIdAllocator allocator(index, connectors, now);
-    const std::string connector =
-        parsed.flags.contains("--connector") ? ns + "/" + parsed.flags["--connector"] : "";
+    const std::string connector = name.empty() ? "" : ns + "/" + name;
     const Allocation a = allocator.next_for(ns, connector);
     if (!a.id) {
       io.err << "cdc-guard registry next: " << a.error << "\n";
@@ -144,6 +219,7 @@ int run_registry(const std::vector<std::string>& args, Streams io) {
     return args.empty() ? kExitUsage : kExitOk;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (args.front() == "init") return init(rest, io);
   if (args.front() == "render") return render(rest, io);
   if (args.front() == "next") return next(rest, io);
   io.err << "cdc-guard registry: unknown subcommand \"" << args.front() << "\"\n\n" << kRegistryHelp;
