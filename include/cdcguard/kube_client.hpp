@@ -8,19 +8,16 @@
 #include <string>
 #include <string_view>
 
+#include "cdcguard/http_transport.hpp"
 #include "cdcguard/kube_config.hpp"
+#include "cdcguard/monotonic_clock.hpp"
 
 // A small Kubernetes API client over HTTPS (cpp-httplib on OpenSSL): plain
 // requests with retries, and streamed watches. Thread-safe: concurrent
-// requests use a pool of kept-alive connections.
+// requests use a pool of kept-alive connections. The exchanges go through an
+// HttpTransport and the waits through a MonotonicClock, so that tests can
+// script the server's answers and move time themselves.
 namespace cdcguard::kube {
-
-// No HTTP response could be had (connection refused, TLS failure, timeout)
-// after every attempt. The message says which server and what failed.
-class ApiError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{2000};
@@ -30,12 +27,8 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_max{1000};           // and Retry-After is honoured up to this
   std::chrono::milliseconds token_check_interval{1000};  // how often a token file is re-checked
   std::string user_agent = "cdc-guard";
-};
-
-struct HttpResponse {
-  int status = 0;
-  std::string body;
-  std::string content_type;
+  // Backoff pauses and the token file's check interval; null: the steady clock.
+  std::shared_ptr<MonotonicClock> clock;
 };
 
 // The `message` of a Status body (what the API server says went wrong), else
@@ -44,7 +37,10 @@ std::string status_message(const HttpResponse& response);
 
 class KubeClient {
  public:
+  // HTTPS to `config`'s server (connect_timeout and request_timeout apply).
   explicit KubeClient(ClusterConfig config, ClientOptions options = {});
+  // Requests go to `transport`; `config` gives only the token (or token file).
+  KubeClient(ClusterConfig config, ClientOptions options, std::unique_ptr<HttpTransport> transport);
   ~KubeClient();
   KubeClient(const KubeClient&) = delete;
   KubeClient& operator=(const KubeClient&) = delete;
@@ -54,7 +50,9 @@ class KubeClient {
   // from its file when it changed; on a 401 the file is re-read at once and the
   // request tried once more), Accept: application/json and the user agent.
   // 429, 5xx and connection errors are retried up to max_attempts with jittered
-  // exponential backoff, honouring Retry-After (seconds). Returns the last
+  // exponential backoff (attempt n waits base * 2^(n-1), capped at backoff_max,
+  // times a random factor in [0.5, 1)), honouring Retry-After (seconds, up to
+  // backoff_max). Returns the last
   // response, whatever its status; throws ApiError when there was none.
   HttpResponse request(std::string_view method, const std::string& path, const std::string& body = "",
                        std::string_view content_type = "application/json");

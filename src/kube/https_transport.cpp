@@ -1,0 +1,383 @@
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cdcguard/http_transport.hpp"
+
+// The production transport: cpp-httplib on OpenSSL, trusting exactly the
+// configured CAs, with a pool of kept-alive connections for requests and one
+// connection per stream.
+namespace cdcguard::kube {
+
+std::string HttpRequest::header(std::string_view name) const {
+  const auto same = [&](const std::string& candidate) {
+    return std::equal(candidate.begin(), candidate.end(), name.begin(), name.end(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    });
+  };
+  for (const auto& [key, value] : headers)
+    if (same(key)) return value;
+  return "";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxIdleClients = 16;
+// A failed watch's body is an error Status; more than this is not worth keeping.
+constexpr std::size_t kMaxErrorBody = 1 << 20;
+
+struct X509Free {
+  void operator()(X509* p) const { X509_free(p); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct BioFree {
+  void operator()(BIO* p) const { BIO_free(p); }
+};
+struct X509StackFree {
+  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), X509StackFree>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+
+std::vector<X509Ptr> read_certificates(const std::string& pem) {
+  std::vector<X509Ptr> certs;
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return certs;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(cert);
+  // The loop ends on "no more PEM", which OpenSSL queues as an error.
+  ERR_clear_error();
+  return certs;
+}
+
+PkeyPtr read_private_key(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  ERR_clear_error();
+  return key;
+}
+
+bool is_ip_literal(const std::string& host) {
+  in6_addr v6{};
+  in_addr v4{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 || ::inet_pton(AF_INET, host.c_str(), &v4) == 1;
+}
+
+// Replaces OpenSSL's chain verification so that exactly the configured CAs are
+// trusted. httplib adds the system default paths to the context's store on the
+// first connection (SSLClient::load_certs), which would let any public CA vouch
+// for the API server; a trusted stack takes precedence over that store.
+int verify_with_configured_cas(X509_STORE_CTX* store_ctx, void* arg) {
+  X509_STORE_CTX_set0_trusted_stack(store_ctx, static_cast<STACK_OF(X509)*>(arg));
+  return X509_verify_cert(store_ctx);
+}
+
+std::string describe(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "connection failed (refused, unreachable or the name did not "
+             "resolve)";
+    case httplib::Error::ConnectionTimeout:
+      return "connection timed out";
+    case httplib::Error::BindIPAddress:
+      return "cannot bind the local address";
+    case httplib::Error::Read:
+      return "reading the response failed or timed out";
+    case httplib::Error::Write:
+      return "sending the request failed or timed out";
+    case httplib::Error::Canceled:
+      return "request canceled";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "loading the trusted CA certificates failed";
+    case httplib::Error::SSLServerVerification:
+      return "TLS server certificate verification failed";
+    default:
+      return "request failed (" + httplib::to_string(error) + ")";
+  }
+}
+
+// What failed, with OpenSSL's reason when the server's certificate was refused.
+std::string failure(httplib::Error error, long verify_result) {
+  if (error == httplib::Error::Success) error = httplib::Error::Unknown;
+  std::string what = describe(error);
+  if (error == httplib::Error::SSLServerVerification && verify_result != X509_V_OK) {
+    what += ": ";
+    what += X509_verify_cert_error_string(verify_result);
+  }
+  return what;
+}
+
+class HttpsTransport final : public HttpTransport {
+ public:
+  HttpsTransport(const ClusterConfig& c, HttpsTransportOptions o) : config_(c), options_(o) {
+    if (config_.host.empty()) throw ConfigError(config_.source + ": no API server host");
+    const bool bracket = config_.host.find(':') != std::string::npos;
+    const std::string host_part = bracket ? "[" + config_.host + "]" : config_.host;
+    server_url_ = "https://" + host_part + ":" + std::to_string(config_.port);
+    host_header_ = config_.port == 443 ? host_part : host_part + ":" + std::to_string(config_.port);
+
+    if (!config_.ca_pem.empty() && !config_.insecure_skip_tls_verify) {
+      auto certs = read_certificates(config_.ca_pem);
+      if (certs.empty()) throw ConfigError(config_.source + ": the CA data holds no readable certificate");
+      trusted_.reset(sk_X509_new_null());
+      if (!trusted_) throw ConfigError("out of memory");
+      for (auto& cert : certs) {
+        // Fill the extension cache now: concurrent handshakes then only read it.
+        X509_check_purpose(cert.get(), -1, 0);
+        if (sk_X509_push(trusted_.get(), cert.get()) == 0) throw ConfigError("out of memory");
+        cert.release();
+      }
+    }
+    if (!config_.client_cert_pem.empty() || !config_.client_key_pem.empty()) {
+      auto certs = read_certificates(config_.client_cert_pem);
+      if (certs.empty()) throw ConfigError(config_.source + ": the client certificate cannot be read");
+      client_key_ = read_private_key(config_.client_key_pem);
+      // The message never quotes the key: it is a secret.
+      if (!client_key_) throw ConfigError(config_.source + ": the client key cannot be read");
+      if (X509_check_private_key(certs.front().get(), client_key_.get()) != 1) {
+        ERR_clear_error();
+        throw ConfigError(config_.source + ": the client key does not match the client certificate");
+      }
+      client_cert_ = std::move(certs.front());
+      for (std::size_t i = 1; i < certs.size(); ++i) client_chain_.push_back(std::move(certs[i]));
+    }
+  }
+
+  ~HttpsTransport() override {
+    // Pooled clients may still reference the trusted stack from their SSL_CTX.
+    idle_.clear();
+  }
+
+  HttpsTransport(const HttpsTransport&) = delete;
+  HttpsTransport& operator=(const HttpsTransport&) = delete;
+
+  std::string server() const override { return server_url_; }
+
+  HttpOutcome send(const HttpRequest& request) override {
+    httplib::Request req;
+    req.method = request.method;
+    req.path = request.path;
+    req.headers = headers(request);
+    req.body = request.body;
+
+    auto client = acquire();
+    httplib::Response res;
+    httplib::Error error = httplib::Error::Success;
+    const bool ok = client->send(req, res, error);
+    if (!ok || error != httplib::Error::Success) {
+      HttpOutcome out;
+      out.failure = failure(error, client->get_openssl_verify_result());
+      // The connection's state is unknown; a fresh client gets a fresh one.
+      return out;
+    }
+    release(std::move(client));
+    return HttpOutcome{HttpResponse{res.status, std::move(res.body), res.get_header_value("Content-Type"),
+                                    res.get_header_value("Retry-After")},
+                       {}};
+  }
+
+  // After stop_streams() a stream returns `stopped` instead of connecting, and
+  // one that had no response headers yet returns the same.
+  StreamOutcome stream(const HttpRequest& request, const std::function<bool(std::string_view data)>& on_data,
+                       std::chrono::milliseconds read_timeout) override {
+    StreamOutcome outcome;
+    outcome.stopped = true;
+    if (streams_stopped_.load()) return outcome;
+    auto client = make_client(read_timeout);
+    if (!register_stream(client.get())) return outcome;
+    outcome.stopped = false;
+
+    HttpResponse out;
+    bool got_headers = false;
+    httplib::Request req;
+    req.method = request.method;
+    req.path = request.path;
+    req.headers = headers(request);
+    req.response_handler = [&](const httplib::Response& res) {
+      out.status = res.status;
+      out.content_type = res.get_header_value("Content-Type");
+      out.retry_after = res.get_header_value("Retry-After");
+      got_headers = true;
+      return true;
+    };
+    req.content_receiver = [&](const char* data, std::size_t size, std::uint64_t, std::uint64_t) {
+      if (streams_stopped_.load()) return false;
+      if (out.status != 200) {
+        if (out.body.size() < kMaxErrorBody)
+          out.body.append(data, std::min(size, kMaxErrorBody - out.body.size()));
+        return true;
+      }
+      return on_data(std::string_view(data, size));
+    };
+
+    httplib::Response res;
+    httplib::Error error = httplib::Error::Success;
+    const bool ok = client->send(req, res, error);
+    const long verify_result = client->get_openssl_verify_result();
+    unregister_stream(client.get());
+    client.reset();
+
+    if (!got_headers) {
+      if (streams_stopped_.load()) {
+        outcome.stopped = true;
+      } else {
+        outcome.failure = failure(error, verify_result);
+      }
+      return outcome;
+    }
+    outcome.response = std::move(out);
+    outcome.complete = ok;
+    return outcome;
+  }
+
+  void stop_streams() override {
+    std::unique_lock<std::mutex> lock(streams_mutex_);
+    streams_stopped_.store(true);
+    const auto self = std::this_thread::get_id();
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    // stop() only interrupts a request whose socket is open, so a stream caught
+    // between registering and connecting is stopped again until it has ended.
+    while (true) {
+      bool others = false;
+      for (const auto& s : live_streams_) {
+        s.client->stop();
+        // An on_data calling stop_streams() cannot end before it returns: no
+        // waiting for it.
+        if (s.thread != self) others = true;
+      }
+      if (!others || Clock::now() >= deadline) break;
+      streams_changed_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+
+ private:
+  std::unique_ptr<httplib::SSLClient> make_client(std::chrono::milliseconds read_timeout) {
+    // httplib takes its own references to the certificate and key (SSL_CTX_use_*).
+    auto client = client_cert_ ? std::make_unique<httplib::SSLClient>(config_.host, config_.port,
+                                                                      client_cert_.get(), client_key_.get())
+                               : std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+    if (!client->is_valid()) {
+      ERR_clear_error();
+      throw ApiError("cannot set up TLS for " + server_url_ + " (" + config_.source + ")");
+    }
+    SSL_CTX* ctx = client->ssl_context();
+    for (const auto& cert : client_chain_) SSL_CTX_add1_chain_cert(ctx, cert.get());
+    if (config_.insecure_skip_tls_verify) {
+      client->enable_server_certificate_verification(false);
+    } else {
+      client->enable_server_certificate_verification(true);
+      // OpenSSL's own name check (SAN only, no partial wildcards) on top of
+      // httplib's.
+      X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      if (is_ip_literal(config_.host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, config_.host.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_host(param, config_.host.c_str(), config_.host.size());
+      }
+      if (trusted_) SSL_CTX_set_cert_verify_callback(ctx, verify_with_configured_cas, trusted_.get());
+    }
+    client->set_connection_timeout(options_.connect_timeout);
+    client->set_read_timeout(read_timeout);
+    client->set_write_timeout(options_.request_timeout);
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+    return client;
+  }
+
+  std::unique_ptr<httplib::SSLClient> acquire() {
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex_);
+      if (!idle_.empty()) {
+        auto client = std::move(idle_.back());
+        idle_.pop_back();
+        return client;
+      }
+    }
+    return make_client(options_.request_timeout);
+  }
+
+  void release(std::unique_ptr<httplib::SSLClient> client) {
+    std::unique_lock<std::mutex> lock(pool_mutex_);
+    if (idle_.size() < kMaxIdleClients) idle_.push_back(std::move(client));
+    lock.unlock();
+    // A surplus client (if any) closes its connection here, outside the lock.
+  }
+
+  httplib::Headers headers(const HttpRequest& request) const {
+    // httplib 0.11 writes an IPv6 Host header without brackets: ours goes first.
+    httplib::Headers h{{"Host", host_header_}};
+    for (const auto& [name, value] : request.headers) h.emplace(name, value);
+    return h;
+  }
+
+  // Registers a stream's client so stop_streams() can reach it; false once stopped.
+  bool register_stream(httplib::SSLClient* client) {
+    std::lock_guard<std::mutex> lock(streams_mutex_);
+    if (streams_stopped_.load()) return false;
+    live_streams_.push_back({client, std::this_thread::get_id()});
+    return true;
+  }
+
+  void unregister_stream(httplib::SSLClient* client) {
+    {
+      std::lock_guard<std::mutex> lock(streams_mutex_);
+      live_streams_.erase(std::remove_if(live_streams_.begin(), live_streams_.end(),
+                                         [&](const LiveStream& s) { return s.client == client; }),
+                          live_streams_.end());
+    }
+    streams_changed_.notify_all();
+  }
+
+  ClusterConfig config_;
+  HttpsTransportOptions options_;
+  std::string server_url_;   // https://host:port, for messages
+  std::string host_header_;  // with brackets around an IPv6 address
+  X509StackPtr trusted_;     // the configured CAs; null: the system's store
+  X509Ptr client_cert_;
+  std::vector<X509Ptr> client_chain_;
+  PkeyPtr client_key_;
+
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<httplib::SSLClient>> idle_;
+
+  struct LiveStream {
+    httplib::SSLClient* client;
+    std::thread::id thread;
+  };
+  std::mutex streams_mutex_;
+  std::condition_variable streams_changed_;
+  std::vector<LiveStream> live_streams_;
+  std::atomic<bool> streams_stopped_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<HttpTransport> make_https_transport(const ClusterConfig& config,
+                                                    HttpsTransportOptions options) {
+  return std::make_unique<HttpsTransport>(config, options);
+}
+
+}  // namespace cdcguard::kube
