@@ -1,10 +1,10 @@
 #pragma once
 
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,7 +25,7 @@ class ClusterCache {
  public:
   struct Options {
     std::vector<std::string> namespaces;  // empty: all namespaces
-    Informer::Options informer;
+    Informer::Options informer;           // its backoff and clock serve discovery too
   };
   ClusterCache(KubeClient& client, Options options);
   ~ClusterCache();
@@ -59,7 +59,7 @@ class ClusterCache {
   std::string discovery_error_;
   std::vector<std::unique_ptr<Informer>> informers_;
   bool stopping_ = false;
-  std::condition_variable wake_;
+  std::stop_source stop_source_;  // ends discovery's backoff pause at once
   std::thread starter_;
 };
 

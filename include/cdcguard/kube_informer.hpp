@@ -2,9 +2,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cdcguard/kube_client.hpp"
+#include "cdcguard/monotonic_clock.hpp"
 
 // LIST then WATCH one kind of object, as client-go's reflector does: the LIST
 // gives every object and a resourceVersion, the WATCH continues from it (with
@@ -35,6 +37,8 @@ class Informer {
     std::chrono::seconds watch_timeout{300};  // timeoutSeconds asked of the server
     std::chrono::milliseconds backoff_base{200};
     std::chrono::milliseconds backoff_max{10000};
+    // The backoff pauses (cut short by stop()); null: the steady clock.
+    std::shared_ptr<MonotonicClock> clock;
   };
   struct Stats {
     int lists = 0;
@@ -78,8 +82,9 @@ class Informer {
   Options options_;
   std::atomic<bool> synced_{false};
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mutex_;  // guards the fields below and wakes pause()
-  std::condition_variable wake_;
+  std::shared_ptr<MonotonicClock> clock_;
+  std::stop_source stop_source_;  // requested by stop(): ends a pause at once
+  mutable std::mutex mutex_;      // guards the fields below
   std::string last_error_;
   Stats stats_;
   std::thread thread_;

@@ -52,12 +52,13 @@ void ClusterCache::stop() {
     std::lock_guard guard(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  stop_source_.request_stop();
   if (starter_.joinable()) starter_.join();
   for (auto& informer : informers_) informer->stop();
 }
 
 void ClusterCache::discover_and_watch() {
+  const auto clock = options_.informer.clock ? options_.informer.clock : steady_monotonic_clock();
   auto delay = options_.informer.backoff_base;
   std::string version;
   for (;;) {
@@ -75,16 +76,17 @@ void ClusterCache::discover_and_watch() {
     } catch (const std::exception& e) {
       error = std::string("discovery of ") + kGroup + ": " + e.what();
     }
-    std::unique_lock lock(mutex_);
-    if (stopping_) return;
-    if (error.empty()) {
-      version_ = version;
-      discovery_error_.clear();
-      break;
+    {
+      std::lock_guard guard(mutex_);
+      if (stopping_) return;
+      if (error.empty()) {
+        version_ = version;
+        discovery_error_.clear();
+        break;
+      }
+      discovery_error_ = error;
     }
-    discovery_error_ = error;
-    wake_.wait_for(lock, delay, [this] { return stopping_; });
-    if (stopping_) return;
+    if (!clock->sleep_for(delay, stop_source_.get_token())) return;
     delay = std::min(options_.informer.backoff_max, delay * 2);
   }
   std::vector<std::string> scopes = options_.namespaces;

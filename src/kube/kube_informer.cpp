@@ -42,7 +42,8 @@ Informer::Informer(KubeClient& client, std::string path, std::string query, Sink
       path_(std::move(path)),
       query_(std::move(query)),
       sink_(std::move(sink)),
-      options_(options) {}
+      options_(options),
+      clock_(options_.clock ? options_.clock : steady_monotonic_clock()) {}
 
 Informer::~Informer() {
   stop();
@@ -51,15 +52,13 @@ Informer::~Informer() {
 void Informer::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
+  if (stop_source_.stop_requested()) stop_source_ = std::stop_source();
   thread_ = std::thread([this] { run(); });
 }
 
 void Informer::stop() {
-  {
-    std::lock_guard guard(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  stopping_ = true;
+  stop_source_.request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -80,8 +79,7 @@ void Informer::fail(const std::string& why) {
 }
 
 void Informer::pause(std::chrono::milliseconds how_long) {
-  std::unique_lock lock(mutex_);
-  wake_.wait_for(lock, how_long, [this] { return stopping_.load(); });
+  clock_->sleep_for(how_long, stop_source_.get_token());
 }
 
 void Informer::run() {
@@ -106,7 +104,7 @@ void Informer::run() {
         delay = options_.backoff_base;
       }
       bool got_events = false;
-      const auto opened = std::chrono::steady_clock::now();
+      const auto opened = clock_->now();
       switch (watch(resource_version, got_events)) {
         case WatchEnd::Expired:
           listed = false;  // 410: the history is gone, start over
@@ -117,7 +115,7 @@ void Informer::run() {
         case WatchEnd::Ended:
           // A watch that ends at once without a single event is not healthy
           // (e.g. a proxy closing it): do not spin.
-          if (!got_events && std::chrono::steady_clock::now() - opened < std::chrono::seconds(1))
+          if (!got_events && clock_->now() - opened < std::chrono::seconds(1))
             back_off();
           else
             delay = options_.backoff_base;
