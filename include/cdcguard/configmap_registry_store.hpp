@@ -3,10 +3,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -14,6 +14,7 @@
 
 #include "cdcguard/kube_client.hpp"
 #include "cdcguard/kube_informer.hpp"
+#include "cdcguard/monotonic_clock.hpp"
 #include "cdcguard/registry_store.hpp"
 
 // The registry in a ConfigMap (data key `registry.yaml`), claimed race-free
@@ -27,6 +28,12 @@
 // change's verdict is computed against the version it is written into.
 // Contention is then between replicas, not between requests (a naive per-request
 // CAS loses most rounds under a burst).
+//
+// Every update() is answered within `deadline` (the API server abandons an
+// admission after 5 s): a change still queued then is dropped and never
+// written, and one whose PUT is still in flight is answered "timed out" at
+// once; that PUT may still be applied, and a Pending claim it carries then
+// lapses after its TTL unless its connector appears.
 //
 // Reads come from a cache kept by a watch on the ConfigMap, so an admission
 // that writes nothing makes no API call.
@@ -47,6 +54,9 @@ class ConfigMapRegistryStore : public RegistryStore {
     std::chrono::milliseconds conflict_backoff{5};
     std::size_t max_batch = 256;
     Informer::Options informer;
+    // Deadlines and pauses; null: the steady clock. The informer uses it too
+    // unless informer.clock is set.
+    std::shared_ptr<MonotonicClock> clock;
   };
   struct Stats {
     long long batches = 0;    // batches taken by the writer
@@ -73,7 +83,10 @@ class ConfigMapRegistryStore : public RegistryStore {
   // is missing or its registry.yaml does not parse, StoreUnavailable when the
   // API server cannot be reached.
   std::shared_ptr<const RegistrySnapshot> snapshot() override;
-  // Queues `change` for the writer and waits for the batch holding it.
+  // Queues `change` for the writer and waits for the batch holding it, at
+  // most `deadline` (then StoreUnavailable "timed out"). `change` may run
+  // several times (again after a 409), only while this call waits, and never
+  // after it returned.
   Registry update(const std::function<bool(Registry&)>& change) override;
   std::shared_ptr<const RegistrySnapshot> last_known() override;
 
@@ -92,12 +105,18 @@ class ConfigMapRegistryStore : public RegistryStore {
   void set_cached(std::shared_ptr<const Version> version);
   void writer_loop();
   bool write_batch(std::vector<std::shared_ptr<Waiting>>& batch);  // true when it wrote
+  // Moves queued changes into `batch` (up to max_batch); queue_mutex_ held.
+  void take_queued(std::vector<std::shared_ptr<Waiting>>& batch);
+  // Answers every change of `batch` not answered yet with `error`.
+  void fail_all(std::vector<std::shared_ptr<Waiting>>& batch, const std::exception_ptr& error);
+  std::string timeout_message(const Waiting& waiting) const;
 
   KubeClient& client_;
   std::string namespace_;
   std::string name_;
   std::string path_;
   Options options_;
+  std::shared_ptr<MonotonicClock> clock_;
   Informer informer_;
 
   mutable std::mutex cache_mutex_;
@@ -105,15 +124,16 @@ class ConfigMapRegistryStore : public RegistryStore {
   std::shared_ptr<const RegistrySnapshot> last_good_;  // the last registry read that parsed
   bool cached_missing_ = false;                        // the watch saw no such ConfigMap
   std::string awaiting_;  // resourceVersion of cached_ while the watch has not delivered it yet
-  std::chrono::steady_clock::time_point awaiting_since_;
+  MonotonicClock::time_point awaiting_since_;
   std::deque<std::string> seen_;  // the resourceVersions the watch delivered lately, oldest first
 
-  mutable std::mutex queue_mutex_;
-  std::condition_variable queue_wake_;
+  mutable std::mutex queue_mutex_;  // guards the fields below and every Waiting's state
+  std::condition_variable_any queue_wake_;
   std::deque<std::shared_ptr<Waiting>> queue_;
   bool stopping_ = false;
+  std::stop_source stop_source_;  // requested by stop(): ends the pause between writes
   Stats stats_;
-  std::chrono::steady_clock::time_point last_conflict_;  // writer thread only
+  std::optional<MonotonicClock::time_point> last_conflict_;  // writer thread only
   std::thread writer_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "cdcguard/registry_parser.hpp"
@@ -56,16 +57,32 @@ struct ConfigMapRegistryStore::Version {
   mutable std::string error_;
 };
 
+// One queued change and its caller's state. The fields below `deadline` are
+// guarded by the store's queue_mutex_.
 struct ConfigMapRegistryStore::Waiting {
-  const std::function<bool(Registry&)>* change;
-  std::chrono::steady_clock::time_point deadline;
-  std::promise<Registry> done;
+  // The caller's: valid while it waits, which it does while `applying`.
+  const std::function<bool(Registry&)>* change = nullptr;
+  MonotonicClock::time_point deadline;
+
+  bool applying = false;   // the writer is running `change`: the caller may not return
+  bool in_flight = false;  // a PUT carrying the change was sent and has not been answered
+  bool abandoned = false;  // the caller returned: the change is never run again
+  bool answered = false;
+  int conflicts = 0;  // 409s its batches got
+  std::optional<Registry> result;
+  std::exception_ptr error;
+  std::condition_variable_any wake;  // the caller waits on it
 };
 
 namespace {
 
 bool transient(int status) {
   return status == 429 || status >= 500;
+}
+
+Informer::Options with_clock(Informer::Options options, const std::shared_ptr<MonotonicClock>& clock) {
+  if (!options.clock) options.clock = clock;
+  return options;
 }
 
 }  // namespace
@@ -77,12 +94,13 @@ ConfigMapRegistryStore::ConfigMapRegistryStore(KubeClient& client, std::string n
       name_(std::move(name)),
       path_("/api/v1/namespaces/" + namespace_ + "/configmaps/" + name_),
       options_(options),
+      clock_(options_.clock ? options_.clock : steady_monotonic_clock()),
       informer_(client, "/api/v1/namespaces/" + namespace_ + "/configmaps",
                 "fieldSelector=metadata.name%3D" + name_,
                 Informer::Sink{
                     [this](const std::vector<nlohmann::json>& items) { on_list(items); },
                     [this](std::string_view type, const nlohmann::json& object) { on_event(type, object); }},
-                options.informer) {}
+                with_clock(options.informer, clock_)) {}
 
 ConfigMapRegistryStore::~ConfigMapRegistryStore() {
   stop();
@@ -93,6 +111,7 @@ void ConfigMapRegistryStore::start() {
   std::lock_guard guard(queue_mutex_);
   if (writer_.joinable()) return;
   stopping_ = false;
+  if (stop_source_.stop_requested()) stop_source_ = std::stop_source();
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -100,6 +119,7 @@ void ConfigMapRegistryStore::stop() {
   {
     std::lock_guard guard(queue_mutex_);
     stopping_ = true;
+    stop_source_.request_stop();
   }
   queue_wake_.notify_all();
   if (writer_.joinable()) writer_.join();
@@ -155,7 +175,7 @@ void ConfigMapRegistryStore::on_event(std::string_view type, const nlohmann::jso
   // order, and resourceVersions may not be compared), so they are skipped. A
   // bound, in case that event never comes (e.g. the watch restarted past it).
   if (!awaiting_.empty()) {
-    const bool overdue = std::chrono::steady_clock::now() - awaiting_since_ > std::chrono::seconds(2);
+    const bool overdue = clock_->now() - awaiting_since_ > std::chrono::seconds(2);
     if (rv != awaiting_ && !overdue) return;
     awaiting_.clear();
     if (rv == cached_->resource_version) return;
@@ -170,7 +190,7 @@ void ConfigMapRegistryStore::set_cached(std::shared_ptr<const Version> version) 
   // Already delivered by the watch: the cache is that version or a newer one.
   if (std::find(seen_.begin(), seen_.end(), version->resource_version) != seen_.end()) return;
   awaiting_ = version->resource_version;
-  awaiting_since_ = std::chrono::steady_clock::now();
+  awaiting_since_ = clock_->now();
   cached_ = std::move(version);
   cached_missing_ = false;
 }
@@ -224,18 +244,54 @@ std::shared_ptr<const RegistrySnapshot> ConfigMapRegistryStore::last_known() {
 Registry ConfigMapRegistryStore::update(const std::function<bool(Registry&)>& change) {
   auto waiting = std::make_shared<Waiting>();
   waiting->change = &change;
-  waiting->deadline = std::chrono::steady_clock::now() + options_.deadline;
-  auto result = waiting->done.get_future();
-  {
-    std::lock_guard guard(queue_mutex_);
-    if (stopping_ || !writer_.joinable())
-      throw StoreUnavailable("the registry writer for ConfigMap " + describe() + " is not running");
-    queue_.push_back(waiting);
-  }
+  waiting->deadline = clock_->now() + options_.deadline;
+  std::unique_lock lock(queue_mutex_);
+  if (stopping_ || !writer_.joinable())
+    throw StoreUnavailable("the registry writer for ConfigMap " + describe() + " is not running");
+  queue_.push_back(waiting);
   queue_wake_.notify_one();
-  // The writer always answers: every API call it makes has a timeout and its
-  // rounds are bounded, and `change` refers to this frame, so no early return.
-  return result.get();
+  clock_->wait_until(lock, waiting->wake, waiting->deadline, [&] { return waiting->answered; });
+  // `change` refers to this frame: never return while the writer runs it.
+  waiting->wake.wait(lock, [&] { return !waiting->applying; });
+  if (!waiting->answered) {
+    // Past the deadline, still queued or with its PUT in flight: answer now,
+    // the API server will not wait. The writer drops it from now on.
+    waiting->abandoned = true;
+    throw StoreUnavailable(timeout_message(*waiting));
+  }
+  if (waiting->error) std::rethrow_exception(waiting->error);
+  return std::move(*waiting->result);
+}
+
+std::string ConfigMapRegistryStore::timeout_message(const Waiting& waiting) const {
+  const std::string head = "timed out after " + std::to_string(options_.deadline.count()) + " ms ";
+  if (waiting.in_flight)
+    return head + "writing ConfigMap " + describe() +
+           ": the write was still in progress, and if it is applied, a Pending claim in it stays until it "
+           "expires";
+  return head + "waiting to write ConfigMap " + describe() + " (" + std::to_string(waiting.conflicts) +
+         " conflicting writes); nothing was written";
+}
+
+void ConfigMapRegistryStore::take_queued(std::vector<std::shared_ptr<Waiting>>& batch) {
+  while (!queue_.empty() && batch.size() < options_.max_batch) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    ++stats_.changes;
+  }
+}
+
+void ConfigMapRegistryStore::fail_all(std::vector<std::shared_ptr<Waiting>>& batch,
+                                      const std::exception_ptr& error) {
+  std::lock_guard guard(queue_mutex_);
+  for (auto& w : batch) {
+    w->in_flight = false;
+    if (w->answered || w->abandoned) continue;
+    w->answered = true;
+    w->error = error;
+    w->wake.notify_all();
+  }
+  batch.clear();
 }
 
 void ConfigMapRegistryStore::writer_loop() {
@@ -245,31 +301,22 @@ void ConfigMapRegistryStore::writer_loop() {
       std::unique_lock lock(queue_mutex_);
       queue_wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and nobody waits
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      take_queued(batch);
       ++stats_.batches;
-      stats_.changes += static_cast<long long>(batch.size());
     }
     const bool wrote = write_batch(batch);
-    const bool contended = std::chrono::steady_clock::now() - last_conflict_ < std::chrono::seconds(1);
+    const bool contended = last_conflict_ && clock_->now() - *last_conflict_ < std::chrono::seconds(1);
     if (wrote && contended && options_.write_interval.count() > 0) {
       // After a write, wait a moment before the next one: the changes that
       // arrive meanwhile go out together, and the other replicas, which must
       // re-read after losing to this write, get their turn instead of losing
       // again to a replica whose cache is always current.
-      std::unique_lock lock(queue_mutex_);
-      queue_wake_.wait_for(lock, options_.write_interval, [this] { return stopping_; });
+      clock_->sleep_for(options_.write_interval, stop_source_.get_token());
     }
   }
 }
 
 bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& batch) {
-  const auto fail_all = [&](const std::exception_ptr& error) {
-    for (auto& w : batch) w->done.set_exception(error);
-    batch.clear();
-  };
   thread_local std::mt19937 random(std::random_device{}());
   std::shared_ptr<const Version> base;
   {
@@ -279,62 +326,94 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
   try {
     if (!base || !base->snapshot()) base = read_from_api();
   } catch (const StoreError&) {
-    fail_all(std::current_exception());
+    fail_all(batch, std::current_exception());
     return false;
   }
-  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    // A change whose caller has given up is dropped before it is applied, so
-    // nothing is written on behalf of an admission already answered.
-    const auto now = std::chrono::steady_clock::now();
-    std::erase_if(batch, [&](const std::shared_ptr<Waiting>& w) {
-      if (now < w->deadline) return false;
-      w->done.set_exception(std::make_exception_ptr(StoreUnavailable(
-          "timed out after " + std::to_string(options_.deadline.count()) + " ms writing ConfigMap " +
-          describe() + " (" + std::to_string(attempt - 1) + " conflicting writes)")));
-      return true;
-    });
-    // Changes queued meanwhile join this round: one more PUT serves them too.
+  int attempt = 0;
+  while (attempt < options_.max_attempts) {
+    // Changes queued meanwhile join this round (one more PUT serves them too);
+    // a change whose caller has given up, or whose deadline has passed, is
+    // dropped before it is applied: nothing is sent on behalf of an admission
+    // already answered. The rest may not be abandoned while they are applied.
     {
       std::lock_guard guard(queue_mutex_);
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        ++stats_.changes;
-      }
+      take_queued(batch);
+      const auto now = clock_->now();
+      std::erase_if(batch, [&](const std::shared_ptr<Waiting>& w) {
+        if (w->abandoned) return true;
+        if (now < w->deadline) return false;
+        w->answered = true;
+        w->error = std::make_exception_ptr(StoreUnavailable(timeout_message(*w)));
+        w->wake.notify_all();
+        return true;
+      });
+      for (auto& w : batch) w->applying = true;
     }
     if (batch.empty()) return false;
-    if (!base->snapshot()) {
-      fail_all(std::make_exception_ptr(StoreError(base->error())));
-      return false;
-    }
-    Registry registry = base->snapshot()->registry;
+
+    Registry registry;
     bool changed = false;
-    try {
-      for (const auto& w : batch) changed = (*w->change)(registry) || changed;
-    } catch (...) {
-      fail_all(std::current_exception());  // the registry may be half changed: write none of it
+    std::exception_ptr error;
+    if (!base->snapshot()) {
+      error = std::make_exception_ptr(StoreError(base->error()));
+    } else {
+      registry = base->snapshot()->registry;
+      try {
+        for (const auto& w : batch) changed = (*w->change)(registry) || changed;
+      } catch (...) {
+        error = std::current_exception();  // the registry may be half changed: write none of it
+      }
+    }
+    bool expired = false;
+    {
+      std::lock_guard guard(queue_mutex_);
+      const auto now = clock_->now();
+      for (auto& w : batch) {
+        w->applying = false;
+        expired = expired || now >= w->deadline;
+        w->wake.notify_all();
+      }
+    }
+    if (error) {
+      fail_all(batch, error);
       return false;
     }
     if (!changed) {
-      for (auto& w : batch) w->done.set_value(registry);
+      std::lock_guard guard(queue_mutex_);
+      for (auto& w : batch) {
+        w->answered = true;
+        w->result = registry;
+        w->wake.notify_all();
+      }
       return false;
     }
+    // A deadline passed while the changes were applied: apply again without it
+    // rather than write what its caller is told did not happen.
+    if (expired) continue;
+
     nlohmann::json body = base->object;
-    body["data"][kDataKey] = render_registry_yaml(registry);
+    try {
+      body["data"][kDataKey] = render_registry_yaml(registry);
+    } catch (const std::exception& e) {
+      fail_all(batch, std::make_exception_ptr(StoreError("ConfigMap " + describe() + ": " + e.what())));
+      return false;
+    }
     // Items of a real LIST carry no kind or apiVersion; a PUT body should.
     body["apiVersion"] = "v1";
     body["kind"] = "ConfigMap";
     body["metadata"]["resourceVersion"] = base->resource_version;
+    ++attempt;
+    {
+      std::lock_guard guard(queue_mutex_);
+      ++stats_.puts;
+      for (auto& w : batch) w->in_flight = true;
+    }
     HttpResponse response;
     try {
-      {
-        std::lock_guard guard(queue_mutex_);
-        ++stats_.puts;
-      }
       response = client_.put(path_, body.dump());
     } catch (const ApiError& e) {
-      fail_all(std::make_exception_ptr(
-          StoreUnavailable(std::string("cannot write ConfigMap ") + describe() + ": " + e.what())));
+      fail_all(batch, std::make_exception_ptr(StoreUnavailable(std::string("cannot write ConfigMap ") +
+                                                               describe() + ": " + e.what())));
       return false;
     }
     if (response.status == 200 || response.status == 201) {
@@ -342,38 +421,48 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
       auto written = std::const_pointer_cast<Version>(version_of(answer.is_object() ? answer : body));
       written->set_parsed(std::make_shared<const RegistrySnapshot>(registry));
       set_cached(written);
-      for (auto& w : batch) w->done.set_value(registry);
+      std::lock_guard guard(queue_mutex_);
+      for (auto& w : batch) {
+        w->in_flight = false;
+        w->answered = true;
+        w->result = registry;
+        w->wake.notify_all();
+      }
       return true;
     }
     if (response.status != 409) {
       const std::string why = "writing ConfigMap " + describe() + " answered " +
                               std::to_string(response.status) + ": " + status_message(response);
-      fail_all(transient(response.status) ? std::make_exception_ptr(StoreUnavailable(why))
-                                          : std::make_exception_ptr(StoreError(why)));
+      fail_all(batch, transient(response.status) ? std::make_exception_ptr(StoreUnavailable(why))
+                                                 : std::make_exception_ptr(StoreError(why)));
       return false;
     }
     {
       std::lock_guard guard(queue_mutex_);
       ++stats_.conflicts;
+      for (auto& w : batch) {
+        w->in_flight = false;
+        ++w->conflicts;
+      }
     }
-    last_conflict_ = std::chrono::steady_clock::now();
+    last_conflict_ = clock_->now();
     // Another replica wrote first: re-read and apply the whole batch again
     // after a short random pause (replicas that collided do not collide again
     // in step). It does not grow with each loss: the winner pauses after its
     // write (write_interval), so the losers get the next turn.
     std::uniform_int_distribution<long long> pause(0, options_.conflict_backoff.count());
-    std::this_thread::sleep_for(std::chrono::milliseconds(pause(random)));
+    clock_->sleep_for(std::chrono::milliseconds(pause(random)));
     try {
       base = read_from_api();
     } catch (const StoreError&) {
-      fail_all(std::current_exception());
+      fail_all(batch, std::current_exception());
       return false;
     }
     set_cached(base);
   }
-  fail_all(std::make_exception_ptr(StoreUnavailable("gave up writing ConfigMap " + describe() + " after " +
-                                                    std::to_string(options_.max_attempts) +
-                                                    " conflicting writes")));
+  fail_all(batch, std::make_exception_ptr(StoreUnavailable("gave up writing ConfigMap " + describe() +
+                                                           " after " + std::to_string(options_.max_attempts) +
+                                                           " conflicting writes")));
   return false;
 }
 
