@@ -24,9 +24,11 @@ namespace cdcguard::testing_support {
 inline constexpr const char* kRegistryNamespace = "cdc-guard";
 inline constexpr const char* kRegistryName = "registry";
 
-// Polls `done` until it holds or `limit` passes.
+// Polls `done` until it holds or `limit` passes. The limit only keeps a
+// broken test from hanging (a condition that holds returns at once): it is no
+// claim about speed, so it is generous enough for a loaded machine under ASan.
 inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+                       std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) {
   const auto until = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < until) {
     if (done()) return true;
@@ -78,11 +80,14 @@ inline kube::ClusterConfig fake_cluster_config(const FakeApiServer& api, const T
   return c;
 }
 
-// Short timeouts and backoffs, so failure tests take milliseconds.
+// Short backoffs, so failure tests take milliseconds. The timeouts are hang
+// guards, not claims about speed: a TLS handshake under ASan on a loaded
+// machine can take seconds, and no test here waits for one to expire (a
+// stopped fake refuses connections at once).
 inline kube::ClientOptions fast_client_options() {
   kube::ClientOptions o;
-  o.connect_timeout = std::chrono::milliseconds(500);
-  o.request_timeout = std::chrono::milliseconds(3000);
+  o.connect_timeout = std::chrono::milliseconds(30000);
+  o.request_timeout = std::chrono::milliseconds(30000);
   o.max_attempts = 3;
   o.backoff_base = std::chrono::milliseconds(10);
   o.backoff_max = std::chrono::milliseconds(100);
