@@ -12,8 +12,8 @@
 #include "cdcguard/metrics.hpp"
 #include "cdcguard/registry_store.hpp"
 
-// `cdc-guard serve`: the admission webhook over HTTPS (cpp-httplib on OpenSSL)
-// and its metrics listener. Routes, limits and TLS live here; decisions live
+// `cdc-guard serve`: the admission webhook over HTTPS (HttpServer on OpenSSL)
+// and its metrics listener over plain HTTP. Routes, limits and TLS live here; decisions live
 // in AdmissionHandler.
 namespace cdcguard::server {
 
@@ -28,17 +28,25 @@ struct ServerOptions {
   int metrics_port = 8080;  // 0: any free port; -1: no metrics listener
   std::string tls_cert;
   std::string tls_key;
-  // httplib's compiled default of 8 threads starves once more than 8 API
-  // server connections stay open; each kept-alive connection holds a thread.
+  // Worker threads that run admissions (a connection holds none: one event
+  // loop owns the sockets). A claim in cluster mode waits on the API server
+  // inside its admission, so a burst needs many.
   std::size_t threads = 64;
   std::size_t max_body_bytes = 4 * 1024 * 1024;
-  // A client that stalls mid-request is cut off after this long.
+  // A request (head and body) must arrive whole within this of its first
+  // byte, and a TLS handshake within this of the accept: per request, not per
+  // byte, so a client sending a byte a second is cut off all the same.
   std::chrono::milliseconds read_timeout{10000};
   std::chrono::milliseconds write_timeout{10000};
-  int keep_alive_seconds = 5;
-  // httplib closes a kept-alive connection after 5 requests by default,
-  // forcing a new TLS handshake; the API server keeps its connections.
-  std::size_t keep_alive_max_requests = 100000;
+  // A kept-alive connection is closed after this long without a request.
+  std::chrono::milliseconds idle_timeout{5000};
+  // Open connections on each port; a new one over the cap closes an idle one
+  // (then the slowest handshake or request still arriving), never one being
+  // answered.
+  std::size_t max_connections = 1000;
+  // stop(): requests in flight and on open connections are answered until
+  // this long after the stop began, then whatever is left is closed.
+  std::chrono::milliseconds shutdown_timeout{20000};
   // How often the certificate files are checked for a rotation (buffered log
   // lines are flushed at least every second).
   std::chrono::milliseconds certificate_poll{1000};
@@ -62,7 +70,16 @@ class WebhookServer {
 
   // Binds both ports and starts serving; throws ServerError when a port cannot be bound.
   void start();
-  // Stops accepting, lets requests in flight finish, joins every thread. Idempotent.
+  // The process is going away: /readyz fails from now on and every response
+  // says `Connection: close`, so clients move to another replica while this
+  // one still answers them.
+  void begin_shutdown();
+  // Stops accepting; answers the requests in flight and those still arriving
+  // on open connections (with `Connection: close`) until `deadline`, closing
+  // idle connections at their idle timeout; then closes what is left and
+  // joins every thread. Idempotent.
+  void stop(std::chrono::steady_clock::time_point deadline);
+  // stop() with the deadline `shutdown_timeout` from now.
   void stop();
   // Blocks until stop() (from another thread) has finished.
   void wait();

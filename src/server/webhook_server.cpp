@@ -1,6 +1,6 @@
 #include "cdcguard/webhook_server.hpp"
 
-#include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +12,7 @@
 
 #include "cdcguard/admission_review.hpp"
 #include "cdcguard/certificate_reloader.hpp"
+#include "cdcguard/http_server.hpp"
 
 namespace cdcguard::server {
 namespace {
@@ -43,6 +44,14 @@ std::string_view reason_for(int status) {
       return "MethodNotAllowed";
     case 408:
       return "Timeout";
+    case 417:
+      return "ExpectationFailed";
+    case 431:
+      return "RequestHeaderFieldsTooLarge";
+    case 501:
+      return "NotImplemented";
+    case 505:
+      return "HTTPVersionNotSupported";
     case 413:
       return "RequestEntityTooLarge";
     case 415:
@@ -54,15 +63,10 @@ std::string_view reason_for(int status) {
   }
 }
 
-std::string default_message(int status, const httplib::Request& req, std::size_t max_body) {
+std::string default_message(int status) {
   switch (status) {
-    case 404:
-      return "no route for " + req.method + " " + req.path +
-             "; the webhook serves POST /validate, POST /mutate, GET /healthz and GET /readyz";
-    case 413:
-      return "the request body is larger than the limit of " + std::to_string(max_body) + " bytes";
     case 400:
-      return "the request could not be read (malformed HTTP, or the client stopped sending)";
+      return "the request could not be read (malformed HTTP)";
     default:
       return "request failed with HTTP status " + std::to_string(status);
   }
@@ -97,142 +101,185 @@ struct WebhookServer::Impl {
         clock(std::move(c)),
         handler(store, clock, options.handler),
         certificate(options.tls_cert, options.tls_key),
-        https([this](SSL_CTX& ctx) { return certificate.configure(ctx); }) {}
+        tls_context(SSL_CTX_new(TLS_server_method())),
+        https(http_options("webhook", options.port, tls_context.get(), options.threads)),
+        metrics_server(http_options("metrics", options.metrics_port, nullptr, 2)) {}
 
   enum class Endpoint { Validate, Mutate };
 
-  void configure(httplib::Server& server) {
-    const std::size_t threads = std::max<std::size_t>(options.threads, 1);
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    // Without TCP_NODELAY every kept-alive response waits ~40 ms for the
-    // client's delayed ACK (Nagle): 23 requests a second.
-    server.set_tcp_nodelay(true);
-    // httplib's default sets SO_REUSEPORT, which lets a second cdc-guard bind
-    // the same port and silently take half the connections: reuse the address
-    // only (restart past TIME_WAIT), never share the port.
-    server.set_socket_options([](socket_t sock) {
-      const int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    });
-    server.set_keep_alive_max_count(options.keep_alive_max_requests);
-    server.set_keep_alive_timeout(options.keep_alive_seconds);
-    server.set_read_timeout(options.read_timeout);
-    server.set_write_timeout(options.write_timeout);
-    server.set_payload_max_length(options.max_body_bytes);
-    server.set_error_handler(
-        httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-          metrics.count_http_error(res.status);
-          if (res.body.empty()) {
-            res.set_content(status_body(res.status, reason_for(res.status),
-                                        default_message(res.status, req, options.max_body_bytes)),
-                            "application/json");
-          }
-          // Every refusal, with the reason the client was given (a Status message).
-          const nlohmann::json status = nlohmann::json::parse(res.body, nullptr, false);
-          const std::string why =
-              status.is_object() && status.contains("message") && status["message"].is_string()
-                  ? status["message"].get<std::string>()
-                  : std::string();
-          log.warn("request refused", {{"method", req.method},
-                                       {"path", req.path},
-                                       LogField::num("status", res.status),
-                                       {"reason", why},
-                                       {"remote", req.remote_addr}});
-          return httplib::Server::HandlerResponse::Handled;
-        }));
-    server.set_exception_handler(
-        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr e) {
-          std::string what = "unknown error";
-          try {
-            if (e) std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            what = ex.what();
-          } catch (...) {
-          }
-          log.error("request failed", {{"method", req.method}, {"path", req.path}, {"error", what}});
-          res.status = 500;
-          res.set_content(status_body(500, "InternalError", "internal error: " + what), "application/json");
-        });
-    const auto health = [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", "text/plain");
+  struct ContextFree {
+    void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+  };
+
+  HttpServer::Options http_options(const char* name, int port, SSL_CTX* tls, std::size_t workers) {
+    HttpServer::Options o;
+    o.name = name;
+    o.address = options.address;
+    o.port = port;
+    o.tls = tls;
+    o.workers = workers;
+    o.limits.max_body_bytes = options.max_body_bytes;
+    o.request_timeout = options.read_timeout;
+    o.write_timeout = options.write_timeout;
+    o.idle_timeout = options.idle_timeout;
+    o.max_connections = options.max_connections;
+    o.on_error = [this](const HttpRequest* req, HttpResponse& res, const std::string& why) {
+      refused(req, res, why);
     };
-    const auto ready = [this](const httplib::Request&, httplib::Response& res) {
-      if (options.not_ready) {
-        const std::string why = options.not_ready();
-        if (!why.empty()) {
-          res.status = 503;
-          res.set_content("not ready: " + why + "\n", "text/plain");
-          return;
-        }
-      }
-      try {
-        store.snapshot();
-        res.set_content("ok\n", "text/plain");
-      } catch (const StoreError& e) {
-        res.status = 503;
-        res.set_content(std::string("registry unavailable: ") + e.what() + "\n", "text/plain");
-      }
-    };
-    server.Get("/healthz", health);
-    server.Get("/livez", health);
-    server.Get("/readyz", ready);
+    return o;
   }
 
-  void route_admissions() {
-    https.Post("/validate", [this](const httplib::Request& req, httplib::Response& res) {
-      admit(Endpoint::Validate, req, res);
-    });
-    https.Post("/mutate", [this](const httplib::Request& req, httplib::Response& res) {
-      admit(Endpoint::Mutate, req, res);
-    });
-    const auto post_only = [](const httplib::Request& req, httplib::Response& res) {
-      res.status = 405;
-      res.set_header("Allow", "POST");
-      res.set_content(status_body(405, "MethodNotAllowed",
-                                  req.method + " " + req.path + ": use POST with an AdmissionReview"),
-                      "application/json");
+  // Every refusal gets a Kubernetes Status body, a count and a log line with
+  // the reason the client was given.
+  void refused(const HttpRequest* req, HttpResponse& res, const std::string& why) {
+    metrics.count_http_error(res.status);
+    if (res.body.empty()) {
+      std::string message = why.empty() ? default_message(res.status) : why;
+      if (res.status == 404)
+        message += "; the webhook serves POST /validate, POST /mutate, GET /healthz and GET /readyz";
+      res.content_type = "application/json";
+      res.body = status_body(res.status, reason_for(res.status), message);
+    }
+    const nlohmann::json status = nlohmann::json::parse(res.body, nullptr, false);
+    const std::string reason =
+        status.is_object() && status.contains("message") && status["message"].is_string()
+            ? status["message"].get<std::string>()
+            : why;
+    log.warn("request refused", {{"method", req ? req->method : std::string()},
+                                 {"path", req ? req->path : std::string()},
+                                 LogField::num("status", res.status),
+                                 {"reason", reason},
+                                 {"remote", req ? req->remote_addr : std::string()}});
+  }
+
+  bool configure_tls() {
+    SSL_CTX* ctx = tls_context.get();
+    if (!ctx) return false;
+    return certificate.configure(*ctx);
+  }
+
+  void route_probes(HttpServer& server) {
+    const auto health = [](const HttpRequest&, HttpResponse& res) {
+      res.content_type = "text/plain";
+      res.body = "ok\n";
     };
-    for (const char* path : {"/validate", "/mutate"}) {
-      https.Get(path, post_only);
-      https.Put(path, post_only);
-      https.Delete(path, post_only);
-      https.Patch(path, post_only);
+    // Probes run on the event loop: a burst of admissions waiting on the API
+    // server must not make the kubelet think the process is dead.
+    server.route("GET", "/healthz", health, HttpServer::Dispatch::Inline);
+    server.route("GET", "/livez", health, HttpServer::Dispatch::Inline);
+    server.route(
+        "GET", "/readyz", [this](const HttpRequest&, HttpResponse& res) { ready(res); },
+        HttpServer::Dispatch::Inline);
+  }
+
+  void ready(HttpResponse& res) {
+    res.content_type = "text/plain";
+    if (shutting_down.load()) {
+      res.status = 503;
+      res.body = "not ready: shutting down\n";
+      return;
+    }
+    if (options.not_ready) {
+      const std::string why = options.not_ready();
+      if (!why.empty()) {
+        res.status = 503;
+        res.body = "not ready: " + why + "\n";
+        return;
+      }
+    }
+    try {
+      store.snapshot();
+      res.body = "ok\n";
+    } catch (const StoreError& e) {
+      res.status = 503;
+      res.body = std::string("registry unavailable: ") + e.what() + "\n";
     }
   }
 
+  void route_admissions() {
+    https.route("POST", "/validate",
+                [this](const HttpRequest& req, HttpResponse& res) { admit(Endpoint::Validate, req, res); });
+    https.route("POST", "/mutate",
+                [this](const HttpRequest& req, HttpResponse& res) { admit(Endpoint::Mutate, req, res); });
+    const auto post_only = [](const HttpRequest& req, HttpResponse& res) {
+      res.status = 405;
+      res.headers.emplace_back("Allow", "POST");
+      res.content_type = "application/json";
+      res.body = status_body(405, "MethodNotAllowed",
+                             req.method + " " + req.path + ": use POST with an AdmissionReview");
+    };
+    for (const char* path : {"/validate", "/mutate"}) {
+      for (const char* method : {"GET", "PUT", "DELETE", "PATCH"}) https.route(method, path, post_only);
+    }
+    route_probes(https);
+  }
+
   void route_metrics() {
-    metrics_server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    metrics_server.route("GET", "/metrics", [this](const HttpRequest&, HttpResponse& res) {
       std::shared_ptr<const RegistrySnapshot> snapshot;
       try {
         snapshot = store.snapshot();
       } catch (const StoreError&) {
       }
       std::string text = metrics.render(snapshot.get(), clock(), {certificate.not_after()});
+      text += connection_metrics();
       if (options.extra_metrics) text += options.extra_metrics();
-      res.set_content(text, "text/plain; version=0.0.4; charset=utf-8");
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = std::move(text);
     });
+    route_probes(metrics_server);
   }
 
-  void admit(Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
+  std::string connection_metrics() const {
+    static constexpr const char* kReasons[] = {"idle",    "request_timeout",  "evicted",
+                                               "refused", "handshake_failed", "shutdown"};
+    static_assert(std::size(kReasons) == static_cast<std::size_t>(CloseReason::kCount));
+    const std::pair<const char*, HttpServerStats> listeners[] = {{"webhook", https.stats()},
+                                                                 {"metrics", metrics_server.stats()}};
+    std::string out =
+        "# HELP cdcguard_http_open_connections Connections open now, by listener.\n"
+        "# TYPE cdcguard_http_open_connections gauge\n";
+    for (const auto& [name, s] : listeners)
+      out += std::string("cdcguard_http_open_connections{listener=\"") + name + "\"} " +
+             std::to_string(s.open_connections) + "\n";
+    out +=
+        "# HELP cdcguard_http_connections_accepted_total Connections accepted, by listener.\n"
+        "# TYPE cdcguard_http_connections_accepted_total counter\n";
+    for (const auto& [name, s] : listeners)
+      out += std::string("cdcguard_http_connections_accepted_total{listener=\"") + name + "\"} " +
+             std::to_string(s.accepted) + "\n";
+    out +=
+        "# HELP cdcguard_http_connections_closed_total Connections the server closed before the client did, "
+        "by listener and reason.\n"
+        "# TYPE cdcguard_http_connections_closed_total counter\n";
+    for (const auto& [name, s] : listeners) {
+      for (std::size_t i = 0; i < s.closed.size(); ++i)
+        out += std::string("cdcguard_http_connections_closed_total{listener=\"") + name + "\",reason=\"" +
+               kReasons[i] + "\"} " + std::to_string(s.closed[i]) + "\n";
+    }
+    return out;
+  }
+
+  void admit(Endpoint endpoint, const HttpRequest& req, HttpResponse& res) {
     const auto started = SteadyClock::now();
     const char* name = endpoint == Endpoint::Validate ? "validate" : "mutate";
-    if (!is_json_content_type(req.get_header_value("Content-Type"))) {
+    const std::string content_type(req.header("Content-Type"));
+    if (!is_json_content_type(content_type)) {
       res.status = 415;
-      res.set_content(
-          status_body(
-              415, "UnsupportedMediaType",
-              "Content-Type must be application/json (an admission.k8s.io/v1 AdmissionReview), got \"" +
-                  req.get_header_value("Content-Type") + "\""),
-          "application/json");
+      res.content_type = "application/json";
+      res.body = status_body(
+          415, "UnsupportedMediaType",
+          "Content-Type must be application/json (an admission.k8s.io/v1 AdmissionReview), got \"" +
+              content_type + "\"");
       return;
     }
     auto parsed = admission::parse_review(req.body);
     if (auto* bad = std::get_if<admission::ParseError>(&parsed)) {
       if (!bad->uid) {
         res.status = bad->http_status;
-        res.set_content(status_body(bad->http_status, reason_for(bad->http_status), bad->message),
-                        "application/json");
-        return;  // counted and logged by the error handler
+        res.content_type = "application/json";
+        res.body = status_body(bad->http_status, reason_for(bad->http_status), bad->message);
+        return;  // counted and logged by refused()
       }
       // The envelope was readable: answer the API server in its own terms.
       admission::Response out;
@@ -252,8 +299,9 @@ struct WebhookServer::Impl {
            started);
   }
 
-  static void respond(httplib::Response& res, const admission::Response& out) {
-    res.set_content(admission::to_review_text(out), "application/json");
+  static void respond(HttpResponse& res, const admission::Response& out) {
+    res.content_type = "application/json";
+    res.body = admission::to_review_text(out);
   }
 
   // One log line and the metrics of one answered AdmissionReview. Only the
@@ -319,17 +367,15 @@ struct WebhookServer::Impl {
   admission::AdmissionHandler handler;
   Metrics metrics;
   CertificateReloader certificate;
-  httplib::SSLServer https;
-  httplib::Server metrics_server;
+  std::unique_ptr<SSL_CTX, ContextFree> tls_context;
+  HttpServer https;
+  HttpServer metrics_server;
   int bound_port = -1;
   int bound_metrics_port = -1;
-  std::thread https_thread;
-  std::thread metrics_thread;
   std::thread certificate_thread;
+  std::atomic<bool> shutting_down{false};
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
-  std::atomic<bool> https_returned{false};
-  std::atomic<bool> metrics_returned{false};
   bool running = false;
   bool stopping = false;
   bool stopped = false;
@@ -337,71 +383,59 @@ struct WebhookServer::Impl {
 
 WebhookServer::WebhookServer(ServerOptions options, RegistryStore& store, EventLog& log, Clock clock)
     : impl_(std::make_unique<Impl>(std::move(options), store, log, std::move(clock))) {
-  if (!impl_->https.is_valid()) throw ServerError("cannot set up TLS with the certificate and key given");
-  impl_->configure(impl_->https);
-  impl_->configure(impl_->metrics_server);
+  if (!impl_->configure_tls()) throw ServerError("cannot set up TLS with the certificate and key given");
   impl_->route_admissions();
   impl_->route_metrics();
 }
 
 WebhookServer::~WebhookServer() {
-  stop();
+  stop(SteadyClock::now());
 }
 
 void WebhookServer::start() {
   Impl& m = *impl_;
-  // A peer that hangs up mid-response must not kill the process.
+  // A peer that hangs up mid-response must not kill the process (OpenSSL
+  // writes to the socket with write(2)).
   std::signal(SIGPIPE, SIG_IGN);
-  const auto bind = [&](httplib::Server& server, int port, const char* what) {
-    const int bound = port == 0 ? server.bind_to_any_port(m.options.address)
-                                : (server.bind_to_port(m.options.address, port) ? port : -1);
-    if (bound < 0) {
-      throw ServerError(std::string("cannot listen on ") + m.options.address + ":" + std::to_string(port) +
-                        " (" + what + ")");
-    }
-    return bound;
-  };
-  m.bound_port = bind(m.https, m.options.port, "webhook");
-  if (m.options.metrics_port >= 0) {
-    try {
-      m.bound_metrics_port = bind(m.metrics_server, m.options.metrics_port, "metrics");
-    } catch (...) {
-      m.https.stop();
-      throw;
-    }
+  try {
+    m.bound_port = m.https.bind();
+    if (m.options.metrics_port >= 0) m.bound_metrics_port = m.metrics_server.bind();
+  } catch (const HttpServerError& e) {
+    throw ServerError(e.what());
   }
+  m.https.start();
+  if (m.bound_metrics_port >= 0) m.metrics_server.start();
   {
     std::lock_guard guard(m.stop_mutex);
     m.running = true;
   }
-  m.https_thread = std::thread([&m] {
-    m.https.listen_after_bind();
-    m.https_returned = true;
-  });
-  if (m.bound_metrics_port >= 0) {
-    m.metrics_thread = std::thread([&m] {
-      m.metrics_server.listen_after_bind();
-      m.metrics_returned = true;
-    });
-  }
   m.certificate_thread = std::thread([&m] { m.poll_certificate(); });
-  // httplib's stop() does nothing until listen has begun: wait for it, so a
-  // stop() right after start() cannot leave a listener running.
-  while (!(m.https.is_running() || m.https_returned) ||
-         (m.bound_metrics_port >= 0 && !(m.metrics_server.is_running() || m.metrics_returned))) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
   m.log.info("serving", {LogField::num("port", m.bound_port),
                          LogField::num("metricsPort", m.bound_metrics_port),
                          {"certificate", m.certificate.subject()},
-                         LogField::num("threads", static_cast<long long>(m.options.threads))});
+                         LogField::num("threads", static_cast<long long>(m.options.threads)),
+                         LogField::num("maxConnections", static_cast<long long>(m.options.max_connections))});
+}
+
+void WebhookServer::begin_shutdown() {
+  impl_->shutting_down.store(true);
+  impl_->https.begin_shutdown();
+  impl_->metrics_server.begin_shutdown();
 }
 
 void WebhookServer::stop() {
+  stop(SteadyClock::now() + impl_->options.shutdown_timeout);
+}
+
+void WebhookServer::stop(std::chrono::steady_clock::time_point deadline) {
   Impl& m = *impl_;
   {
     std::unique_lock lock(m.stop_mutex);
-    if (!m.running) return;
+    if (!m.running) {
+      m.https.stop(deadline);
+      m.metrics_server.stop(deadline);
+      return;
+    }
     if (m.stopping) {  // another thread is stopping: wait for it to finish
       m.stop_cv.wait(lock, [&m] { return m.stopped; });
       return;
@@ -409,13 +443,12 @@ void WebhookServer::stop() {
     m.stopping = true;
   }
   m.stop_cv.notify_all();
-  // httplib's stop() closes the listening socket; listen returns once its
-  // thread pool has finished the connections it had accepted.
-  m.https.stop();
-  m.metrics_server.stop();
-  for (std::thread* t : {&m.https_thread, &m.metrics_thread, &m.certificate_thread}) {
-    if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
-  }
+  m.shutting_down.store(true);
+  // Both listeners drain at once: a scrape must not wait for the webhook.
+  std::thread metrics_stop([&m, deadline] { m.metrics_server.stop(deadline); });
+  m.https.stop(deadline);
+  metrics_stop.join();
+  if (m.certificate_thread.joinable()) m.certificate_thread.join();
   {
     std::lock_guard guard(m.stop_mutex);
     m.stopped = true;

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -80,7 +81,7 @@ class TlsConnection {
     std::chrono::milliseconds timeout{5000};
   };
 
-  TlsConnection(int port, const Options& options) : fd_(tcp_connect(port)) {
+  TlsConnection(int port, const Options& options) : fd_(tcp_connect(port)), timeout_(options.timeout) {
     set_receive_timeout(fd_, options.timeout);
     ctx_ = SSL_CTX_new(TLS_client_method());
     if (options.legacy) {
@@ -170,6 +171,50 @@ class TlsConnection {
     return reply;
   }
 
+  // Bytes of a response (or the server's close) are there to read within
+  // `timeout`. TLS 1.3 session tickets the server sends after the handshake
+  // make the socket readable too: they are consumed here and do not count.
+  bool wait_readable(std::chrono::milliseconds timeout) {
+    if (!buffer_.empty() || SSL_pending(ssl_) > 0) return true;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    set_receive_timeout(fd_, std::chrono::milliseconds(1));
+    char buf[16384];
+    const int n = SSL_read(ssl_, buf, sizeof buf);
+    const int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, n);
+    const int saved_errno = errno;
+    ERR_clear_error();
+    set_receive_timeout(fd_, timeout_);
+    if (n > 0) {
+      buffer_.append(buf, static_cast<std::size_t>(n));
+      return true;
+    }
+    if (err == SSL_ERROR_ZERO_RETURN) return true;  // closed: a read says so
+    if (err == SSL_ERROR_SYSCALL && saved_errno != EAGAIN && saved_errno != EWOULDBLOCK) return true;
+    if (err == SSL_ERROR_SSL) return true;
+    return false;
+  }
+  // The server has closed the connection: a read gives end of stream (or a reset).
+  bool closed_by_peer() {
+    char c;
+    const int n = SSL_read(ssl_, &c, 1);
+    if (n > 0) buffer_.push_back(c);
+    return n <= 0;
+  }
+  // Like send(), but says whether every byte was written (false once the
+  // server has closed or reset the connection).
+  bool try_send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+      if (n <= 0) {
+        ERR_clear_error();
+        return false;
+      }
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
   HttpReply request(const std::string& method, const std::string& path, const std::string& body = {},
                     const std::string& content_type = "application/json") {
     std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -204,6 +249,7 @@ class TlsConnection {
   }
 
   int fd_ = -1;
+  std::chrono::milliseconds timeout_;
   SSL_CTX* ctx_ = nullptr;
   SSL* ssl_ = nullptr;
   std::string buffer_;
