@@ -363,15 +363,19 @@ Response AdmissionHandler::mutate(const Request& r) {
     if (!snapshot->registry.rules.auto_assign) return allow(r);  // /validate reports server-id-missing
     // No name yet (metadata.generateName) or one that cannot key a claim: no
     // id, no claim. /validate sees the final name and judges the connector.
-    if (const std::string problem = key_problem(*subject); !problem.empty()) {
+    if (!key_problem(*subject).empty()) {
+      // Warnings are cut at 120 characters: the reason in short; /validate,
+      // which sees the final name, gives it in full.
       Response out = allow(r);
       out.warnings.push_back(
-          subject->name.empty()
-              ? "cdc-guard assigned no server id: the KafkaConnector has no metadata.name yet (a name from "
-                "metadata.generateName is made after this webhook runs); set metadata.name, or set "
-                "spec.config.database.server.id"
-              : "cdc-guard assigned no server id: " + problem +
-                    "; set a valid metadata.name, or set spec.config.database.server.id");
+          !dns1123_label_problem(subject->namespace_name).empty()
+              ? "cdc-guard assigned no server id: the namespace is not a valid DNS-1123 label"
+          : subject->name.empty()
+              ? "cdc-guard assigned no server id: no metadata.name yet (generateName); set metadata.name or "
+                "database.server.id"
+              : "cdc-guard assigned no server id: metadata.name is not a valid DNS-1123 subdomain; fix it or "
+                "set "
+                "database.server.id");
       return out;
     }
     std::optional<std::uint32_t> id;
