@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 
 #include "cdcguard/registry_parser.hpp"
@@ -82,12 +81,17 @@ void emit_entry(YAML::Emitter& out, const RegistryEntry& e) {
 // Text the emitter writes plain and unchanged: Kubernetes names, uids,
 // database names. Starts with a letter or digit; "null" and friends are
 // letters only and not in the first set of emit_text's exceptions otherwise.
+// ASCII only, whatever the locale (std::isalnum asks the locale, per
+// character, and every claim writes every entry).
+bool ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 bool plain_text(const std::string& t) {
-  if (t.empty() || !std::isalnum(static_cast<unsigned char>(t.front()))) return false;
+  if (t.empty() || !ascii_alnum(t.front())) return false;
   if (t == "null" || t == "Null" || t == "NULL") return false;
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
-  });
+  return std::all_of(t.begin(), t.end(),
+                     [](char c) { return ascii_alnum(c) || c == '-' || c == '_' || c == '.' || c == '/'; });
 }
 
 // emit_entry's output for an entry whose texts are all plain_text; false (and
@@ -297,8 +301,9 @@ std::vector<std::string> registry_write_problems(const Registry& r) {
       for (const auto& p : e.problems()) {
         // "what:LINE: message": the line is in a text that is never stored.
         const std::size_t after = p.find(": ", what.size());
-        problems.push_back(what + " cannot be read back: " +
-                           (p.starts_with(what + ":") && after != std::string::npos ? p.substr(after + 2) : p));
+        problems.push_back(
+            what + " cannot be read back: " +
+            (p.starts_with(what + ":") && after != std::string::npos ? p.substr(after + 2) : p));
       }
     }
   };
