@@ -307,10 +307,11 @@ TEST_F(StoreWriterTest, ASlowPutWithinTheDeadlineAnswersItsClaimWhenItReturns) {
 // writes it, so it stays Pending until its TTL.
 TEST_F(StoreWriterTest, AnAdmissionIsAnsweredAtItsDeadlineWhileItsPutIsStillRetried) {
   start_store();
-  Gate first_put, retry;
+  Gate first_put, second_put, retry;
   configmap_.set_before_put([&](int put, const json&) -> std::optional<HttpOutcome> {
     if (put == 1) first_put.pass();
     if (put == 2) {
+      second_put.pass();        // until the test has seen A's answer
       clock_->advance(1500ms);  // the claims client's request timeout
       return fail_with("reading the response failed or timed out");
     }
@@ -326,6 +327,7 @@ TEST_F(StoreWriterTest, AnAdmissionIsAnsweredAtItsDeadlineWhileItsPutIsStillRetr
   threads_[0].join();
   EXPECT_EQ(a.error, "");
   EXPECT_EQ(a.answered_at - start_, 2400ms);
+  second_put.open();
   ASSERT_TRUE(retry.await_arrivals(1));  // 2.4 s + 1.5 s + the client's backoff (25..50 ms)
   EXPECT_LT(since_start(), 4s);
   clock_->advance(4s - since_start());
