@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cdcguard/check.hpp"
+#include "cdcguard/display_text.hpp"
 #include "cdcguard/manifest.hpp"
 #include "cdcguard/registry_parser.hpp"
 #include "cli/commands.hpp"
@@ -83,19 +84,24 @@ void print_json(const CheckReport& report, const std::vector<InputError>& input_
       errors.push_back({{"file", e.file}, {"line", e.line}, {"message", e.message}});
     doc["errors"] = std::move(errors);
   }
-  out << doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  // ASCII only: DEL, C1 controls and bidi overrides are escaped too (JSON itself
+  // escapes only C0), so the report is safe to cat; the values parse back the same.
+  out << doc.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 void print_text(const CheckReport& report, const std::vector<InputError>& input_errors, std::size_t files,
                 std::ostream& out, std::ostream& err) {
+  // Names, paths and values come from the inputs: escaped, so a manifest can
+  // neither drive the terminal nor forge or split a line.
   for (const auto& e : input_errors) {
-    err << e.file;
+    err << escape_for_display(e.file);
     if (e.line > 0) err << ":" << e.line;
-    err << ": error: " << e.message << "\n";
+    err << ": error: " << escape_for_display(e.message) << "\n";
   }
   for (const auto& v : report.violations) {
-    out << v.location.file << ":" << v.location.line << ": " << to_string(severity_of(v.action)) << ": ["
-        << v.rule << "] " << v.subject << " " << v.path << ": " << v.message;
+    out << escape_for_display(v.location.file) << ":" << v.location.line << ": "
+        << to_string(severity_of(v.action)) << ": [" << v.rule << "] " << escape_for_display(v.subject) << " "
+        << escape_for_display(v.path) << ": " << escape_for_display(v.message);
     if (v.action == Action::Audit) out << " (audit)";
     out << "\n";
   }
@@ -139,7 +145,7 @@ int run_check(const std::vector<std::string>& args, Streams io) {
     try {
       registry = load_registry_file(parsed.flags["--registry"]);
     } catch (const RegistryError& e) {
-      for (const auto& p : e.problems()) io.err << p << "\n";
+      for (const auto& p : e.problems()) io.err << escape_for_display(p) << "\n";
       io.err << "cdc-guard check: the registry is not valid; nothing was checked\n";
       if (output == "json") {
         std::vector<InputError> errors;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "cdcguard/display_text.hpp"
 #include "cdcguard/registry_parser.hpp"
 
 namespace cdcguard {
@@ -36,13 +37,14 @@ std::vector<const RegistryEntry*> sorted_entries(const Registry& r) {
   return v;
 }
 
-std::string md_cell(const std::string& s) {
+// A line break becomes a space; other control characters are escaped
+// (escape_for_display), as the table is printed.
+std::string md_cell(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
   std::string out;
-  for (const char c : s) {
+  for (const char c : escape_for_display(s)) {
     if (c == '|') {
       out += "\\|";
-    } else if (c == '\n') {
-      out += ' ';
     } else {
       out += c;
     }
@@ -335,7 +337,7 @@ std::string render_registry_markdown(const Registry& r) {
     if (!t.namespaces.empty()) {
       md << " (namespaces ";
       for (std::size_t i = 0; i < t.namespaces.size(); ++i)
-        md << (i ? ", " : "") << "`" << t.namespaces[i] << "`";
+        md << (i ? ", " : "") << "`" << escape_for_display(t.namespaces[i]) << "`";
       md << ")";
     }
     md << (t.range ? " takes ids from " + t.range->str() : std::string(" takes ids from the global range"))

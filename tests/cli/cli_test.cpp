@@ -325,6 +325,92 @@ TEST(CliCheck, TextOutputMarksAuditViolations) {
   EXPECT_TRUE(lines[0].ends_with(" (audit)")) << lines[0];
 }
 
+// Where `text` holds a byte a terminal would act on rather than print: a C0
+// control other than the newline ending a line, DEL, or a C1 control, line
+// separator or bidi override in UTF-8. npos when there is none.
+std::size_t first_control(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n') || c == 0x7f) return i;
+    const std::string_view rest = text.substr(i);
+    if (c == 0xc2 && rest.size() > 1 && static_cast<unsigned char>(rest[1]) <= 0x9f) return i;
+    if (rest.starts_with("\xe2\x80\xa8") || rest.starts_with("\xe2\x80\xa9") ||
+        rest.starts_with("\xe2\x80\xae"))
+      return i;
+  }
+  return std::string_view::npos;
+}
+
+testing::AssertionResult Printable(const std::string& text) {
+  const std::size_t at = first_control(text);
+  if (at == std::string_view::npos) return testing::AssertionSuccess();
+  return testing::AssertionFailure() << "control byte 0x" << std::hex
+                                     << int(static_cast<unsigned char>(text[at])) << " at offset " << std::dec
+                                     << at << " in:\n"
+                                     << text;
+}
+
+// A hostile manifest must not send escape sequences to the terminal, nor forge
+// or split finding lines: text output shows every control character escaped.
+TEST(CliCheck, TextOutputEscapesControlCharactersFromInputs) {
+  const RunResult r =
+      run_cdcguard({"check", "--registry", "registry.yaml", "hostile-names.yaml"}, in_dir(fixture("")));
+  ASSERT_TRUE(ExitedWith(r, 1));
+  EXPECT_TRUE(Printable(r.out));
+  EXPECT_TRUE(Printable(r.err));
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;  // 3 findings and the summary
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    EXPECT_TRUE(lines[i].starts_with("hostile-names.yaml:")) << lines[i];
+  }
+  EXPECT_EQ(lines[3], "checked 2 connectors and 0 KafkaConnects in 1 file: 3 errors, 0 warnings");
+  EXPECT_TRUE(
+      lines[0].starts_with("hostile-names.yaml:12: error: [server-id-duplicate] "
+                           "ecommerce/evil\\x1b[2J\\x1b]0;owned\\x07-cdc spec.config.database.server.id: "))
+      << lines[0];
+  const std::string prefix =
+      "\"shop\\nfake.yaml:1: error: [forged]\\x00\\x7f\\u0085\\u2028\\\\x1b\\u202eend\"";
+  EXPECT_TRUE(contains(lines[1], "topic prefix " + prefix + " is also used by ecommerce\\r/twin-cdc"))
+      << lines[1];
+  EXPECT_TRUE(
+      lines[2].starts_with("hostile-names.yaml:25: error: [topic-prefix-duplicate] ecommerce\\r/twin-cdc "))
+      << lines[2];
+}
+
+// JSON has its own escaping: the values stay exactly what the manifest holds.
+TEST(CliCheck, JsonOutputKeepsTheExactValues) {
+  const RunResult r =
+      run_cdcguard({"check", "--registry", "registry.yaml", "--output", "json", "hostile-names.yaml"},
+                   in_dir(fixture("")));
+  ASSERT_TRUE(ExitedWith(r, 1));
+  EXPECT_TRUE(Printable(r.out));
+  const auto report = parse_json(r.out);
+  ASSERT_TRUE(report) << r.out;
+  EXPECT_NE(find_violation(*report, "server-id-duplicate", "ecommerce/evil\x1b[2J\x1b]0;owned\a-cdc"),
+            nullptr)
+      << r.out;
+  EXPECT_NE(find_violation(*report, "topic-prefix-duplicate", "ecommerce\r/twin-cdc"), nullptr) << r.out;
+}
+
+// File names are input too: a name with an escape sequence or a newline.
+TEST(CliCheck, TextOutputEscapesFileNames) {
+  TempDir tmp;
+  tmp.write("in\x1b[8m.yaml", "key: [unclosed\n");
+  tmp.copy_fixture("clean.yaml", "a.yaml");
+  tmp.copy_fixture("clean.yaml", "b\nfake.yaml:1: error: .yaml");
+  const RunResult r = run_cdcguard({"check", "."}, in_dir(tmp.path()));
+  ASSERT_TRUE(ExitedWith(r, 2));
+  EXPECT_TRUE(Printable(r.out));
+  EXPECT_TRUE(Printable(r.err));
+  EXPECT_TRUE(contains(r.err, "./in\\x1b[8m.yaml:2: error: malformed YAML")) << r.err;
+  EXPECT_TRUE(contains(r.err,
+                       "./b\\nfake.yaml:1: error: .yaml:2: error: KafkaConnector ecommerce/orders-cdc is "
+                       "defined twice (first at ./a.yaml:2)"))
+      << r.err;
+  // One line per error: the two connectors and the KafkaConnect defined twice, the malformed file.
+  EXPECT_EQ(lines_of(r.err).size(), 4u) << r.err;
+}
+
 TEST(CliCheck, JsonReportHasEveryFieldWithTheRightValues) {
   const std::string duplicate = fixture_arg("duplicate.yaml");
   const std::string audit = fixture_arg("audit-only.yaml");
@@ -673,6 +759,28 @@ TEST(CliRegistryRender, YamlRoundTripsThroughCheck) {
       {"registry", "next", "--registry", copy.string(), "--namespace", "warehouse", "--now", "2026-03-20"});
   ASSERT_TRUE(ExitedWith(next, 0));
   EXPECT_EQ(next.out, "184100\n");
+}
+
+TEST(CliRegistryRender, MarkdownEscapesControlCharacters) {
+  TempDir tmp;
+  tmp.write("registry.yaml", R"(rules:
+  range: {from: 184000, to: 184999}
+teams:
+  - name: "team\e[31m-a"
+    namespaces: [ecommerce]
+reserved:
+  - {serverId: 184999, reason: "primary\r\e]0;x\a"}
+entries:
+  - {connector: ecommerce/orders-cdc, serverId: 184001, database: "db\e[2J\Nx", status: Active, owner: "team\0a", date: 2026-01-15}
+)");
+  const RunResult r = run_cdcguard({"registry", "render", "--registry", "registry.yaml"}, in_dir(tmp.path()));
+  ASSERT_TRUE(ExitedWith(r, 0));
+  EXPECT_TRUE(Printable(r.out));
+  EXPECT_TRUE(contains(r.out, "- Team **team\\x1b[31m-a**")) << r.out;
+  EXPECT_TRUE(contains(r.out, "184999 (primary\\r\\x1b]0;x\\x07)")) << r.out;
+  EXPECT_TRUE(contains(
+      r.out, "| ecommerce/orders-cdc | 184001 | db\\x1b[2J\\u0085x | Active | team\\x00a | 2026-01-15 |"))
+      << r.out;
 }
 
 TEST(CliRegistryRender, YamlOfAConfigMapIsABareRegistry) {
