@@ -30,7 +30,11 @@ struct Request {
   bool dry_run = false;
   std::string username;
   // The objects as the model reads them (yaml_from_json's tree: every scalar is
-  // text); a null node when absent (oldObject on CREATE, object on DELETE).
+  // text), holding only what the rules read: apiVersion, kind, metadata name,
+  // namespace, generateName, uid and the strimzi.io/cluster label, spec class,
+  // the KafkaConnect topic fields and the spec.config keys is_rule_config_key()
+  // names; an object or list elsewhere in those places is kept as an empty one.
+  // A null node when absent (oldObject on CREATE, object on DELETE).
   YamlNode object = YamlNode::make_null(0);
   YamlNode old_object = YamlNode::make_null(0);
 };
@@ -43,12 +47,12 @@ struct ParseError {
   std::optional<std::string> uid;
 };
 
-// Bodies nested deeper than this are refused before parsing (Kubernetes objects
-// nest a dozen levels; converting a parsed document recurses).
+// Bodies nested deeper than this are refused (Kubernetes objects nest a dozen
+// levels).
 inline constexpr std::size_t kMaxNestingDepth = 128;
 //
-// `object` and `oldObject` come without `status`, `metadata.managedFields`
-// and `metadata.annotations`: no rule reads them, and they can be most of a body.
+// Parsing costs the body plus a few dozen nodes, whatever the body holds:
+// nothing outside the fields above is converted.
 std::variant<Request, ParseError> parse_review(std::string_view body);
 // The same with nlohmann::json alone: what parse_review falls back to for
 // anything its fast parser refuses, and what the fuzzer compares it with.

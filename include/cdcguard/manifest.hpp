@@ -42,6 +42,13 @@ std::optional<ConnectClusterFacts> connect_cluster_from_object(const YamlNode& o
                                                                std::string_view default_namespace,
                                                                std::vector<ManifestError>& errors);
 
+// The `spec.config` keys the two readers above look at, and the `spec` and
+// `metadata` fields: what an admission keeps of an object, so a body is never
+// converted beyond what a rule reads (see admission_review.cpp). A key read by
+// connector_from_object or connect_cluster_from_object must be listed here
+// (they assert it in debug builds).
+bool is_rule_config_key(std::string_view key);
+
 // Parses `text` (named `file` in messages) and appends what it finds to `out`.
 // A YAML syntax error is recorded with its line; the rest of that file is lost.
 void parse_manifests(std::string_view text, const std::string& file, std::string_view default_namespace,

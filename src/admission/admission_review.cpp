@@ -3,22 +3,14 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <span>
+
+#include "cdcguard/manifest.hpp"
 
 namespace cdcguard::admission {
 namespace {
 
 constexpr std::string_view kApiVersion = "admission.k8s.io/v1";
-
-const nlohmann::json* member(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string string_member(const nlohmann::json& obj, const char* key) {
-  const nlohmann::json* v = member(obj, key);
-  return v && v->is_string() ? v->get<std::string>() : std::string{};
-}
 
 std::string cut_warning(const std::string& w) {
   if (w.size() <= kMaxWarningLength) return w;
@@ -27,33 +19,68 @@ std::string cut_warning(const std::string& w) {
   return w.substr(0, cut) + "...";
 }
 
-// The deepest nesting of arrays and objects outside strings. Copying and
-// converting a parsed document recurses, so a hostile body of a million '['
-// must be refused before it is parsed.
-std::size_t nesting_depth(std::string_view body) {
-  std::size_t depth = 0;
-  std::size_t deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
+// What of an AdmissionReview is read: a tree of the keys kept. A body is
+// converted only along it, so what a request costs is its size plus a few
+// dozen nodes, whatever it holds: 4 MB of nested `{}` once took 300 MB and
+// five seconds to convert, all of it for keys no rule reads.
+struct Shape {
+  enum class Kind {
+    Leaf,    // a scalar as it is; an object or array as an empty one of its kind
+    Map,     // an object: the listed keys, each with its own shape
+    Config,  // an object: the keys is_rule_config_key() names, each a Leaf
+  };
+  struct Field {
+    std::string_view key;
+    const Shape* shape;
+  };
+  Kind kind = Kind::Leaf;
+  std::span<const Field> fields = {};
+
+  const Shape* child(std::string_view key) const;
+};
+
+const Shape kLeaf{Shape::Kind::Leaf};
+const Shape kConfig{Shape::Kind::Config};
+const Shape::Field kLabelsFields[] = {{"strimzi.io/cluster", &kLeaf}};
+const Shape kLabels{Shape::Kind::Map, kLabelsFields};
+const Shape::Field kMetadataFields[] = {
+    {"name", &kLeaf}, {"namespace", &kLeaf}, {"generateName", &kLeaf}, {"uid", &kLeaf}, {"labels", &kLabels}};
+const Shape kMetadata{Shape::Kind::Map, kMetadataFields};
+const Shape::Field kSpecFields[] = {{"class", &kLeaf},
+                                    {"config", &kConfig},
+                                    {"bootstrapServers", &kLeaf},
+                                    {"groupId", &kLeaf},
+                                    {"offsetStorageTopic", &kLeaf},
+                                    {"configStorageTopic", &kLeaf},
+                                    {"statusStorageTopic", &kLeaf}};
+const Shape kSpec{Shape::Kind::Map, kSpecFields};
+// `status`, `metadata.managedFields` and `metadata.annotations` (often most
+// of a body) are among what is left out.
+const Shape::Field kObjectFields[] = {
+    {"apiVersion", &kLeaf}, {"kind", &kLeaf}, {"metadata", &kMetadata}, {"spec", &kSpec}};
+const Shape kObject{Shape::Kind::Map, kObjectFields};
+const Shape::Field kGroupVersionKindFields[] = {{"group", &kLeaf}, {"version", &kLeaf}, {"kind", &kLeaf}};
+const Shape kGroupVersionKind{Shape::Kind::Map, kGroupVersionKindFields};
+const Shape::Field kUserInfoFields[] = {{"username", &kLeaf}};
+const Shape kUserInfo{Shape::Kind::Map, kUserInfoFields};
+const Shape::Field kRequestFields[] = {
+    {"uid", &kLeaf},        {"kind", &kGroupVersionKind}, {"operation", &kLeaf},    {"namespace", &kLeaf},
+    {"name", &kLeaf},       {"dryRun", &kLeaf},           {"userInfo", &kUserInfo}, {"object", &kObject},
+    {"oldObject", &kObject}};
+const Shape kRequest{Shape::Kind::Map, kRequestFields};
+const Shape::Field kReviewFields[] = {{"apiVersion", &kLeaf}, {"kind", &kLeaf}, {"request", &kRequest}};
+const Shape kReview{Shape::Kind::Map, kReviewFields};
+
+const Shape* Shape::child(std::string_view key) const {
+  if (kind == Kind::Config) return is_rule_config_key(key) ? &kLeaf : nullptr;
+  for (const Field& f : fields) {
+    if (f.key == key) return f.shape;
   }
-  return deepest;
+  return nullptr;
 }
 
 // Adds or replaces (a repeated key: the last one counts, as in nlohmann::json).
+// Maps here hold a handful of keys: a linear search is the fastest.
 void set_entry(YamlNode& map, std::string_view key, YamlNode value) {
   for (auto& [k, v] : map.mutable_entries()) {
     if (k == key) {
@@ -65,195 +92,172 @@ void set_entry(YamlNode& map, std::string_view key, YamlNode value) {
   map.mutable_key_lines().push_back(0);
 }
 
-// Parts of an object no rule reads that can be large (managedFields, the
-// last-applied annotation repeating the whole object, status): not converted
-// on the fast path, erased on the other, so both give the same Request.
-bool pruned_object_key(std::string_view key) {
-  return key == "status";
+// Scalars as yaml_from_json writes them: strings quoted, numbers and booleans
+// as nlohmann::json prints them.
+YamlNode string_scalar(std::string_view s) {
+  return YamlNode::make_scalar(std::string(s), 0, true, false);
 }
-bool pruned_metadata_key(std::string_view key) {
-  return key == "managedFields" || key == "annotations";
+YamlNode plain_scalar(std::string text) {
+  return YamlNode::make_scalar(std::move(text), 0, false, false);
 }
-
-void prune_object(nlohmann::json& object) {
-  if (!object.is_object()) return;
-  object.erase("status");
-  if (auto md = object.find("metadata"); md != object.end() && md->is_object()) {
-    md->erase("managedFields");
-    md->erase("annotations");
-  }
+YamlNode double_scalar(double d) {
+  return plain_scalar(nlohmann::json(d).dump());
 }
 
-// A scalar as yaml_from_json writes it: strings quoted, numbers and booleans
-// as nlohmann::json would print them.
-YamlNode yaml_from_simdjson(simdjson::dom::element e) {
+// The fast path: a simdjson document, visited only along the shape.
+YamlNode project(simdjson::dom::element e, const Shape& shape) {
   using simdjson::dom::element_type;
   switch (e.type()) {
-    case element_type::ARRAY: {
-      YamlNode n = YamlNode::make_sequence(0);
-      for (simdjson::dom::element v : simdjson::dom::array(e))
-        n.mutable_items().push_back(yaml_from_simdjson(v));
-      return n;
-    }
+    case element_type::ARRAY:
+      return YamlNode::make_sequence(0);
     case element_type::OBJECT: {
       YamlNode n = YamlNode::make_map(0);
-      const simdjson::dom::object fields(e);
-      n.mutable_entries().reserve(fields.size());
-      n.mutable_key_lines().reserve(fields.size());
-      for (auto field : fields) set_entry(n, field.key, yaml_from_simdjson(field.value));
+      if (shape.kind == Shape::Kind::Leaf) return n;
+      for (auto field : simdjson::dom::object(e)) {
+        if (const Shape* child = shape.child(field.key))
+          set_entry(n, field.key, project(field.value, *child));
+      }
       return n;
     }
     case element_type::INT64:
-      return YamlNode::make_scalar(std::to_string(std::int64_t(e)), 0, false, false);
+      return plain_scalar(std::to_string(std::int64_t(e)));
     case element_type::UINT64:
-      return YamlNode::make_scalar(std::to_string(std::uint64_t(e)), 0, false, false);
+      return plain_scalar(std::to_string(std::uint64_t(e)));
     case element_type::DOUBLE:
-      return YamlNode::make_scalar(nlohmann::json(double(e)).dump(), 0, false, false);
+      return double_scalar(double(e));
     case element_type::STRING:
-      return YamlNode::make_scalar(std::string(std::string_view(e)), 0, true, false);
+      return string_scalar(std::string_view(e));
     case element_type::BOOL:
-      return YamlNode::make_scalar(bool(e) ? "true" : "false", 0, false, false);
+      return plain_scalar(bool(e) ? "true" : "false");
     case element_type::NULL_VALUE:
       break;
   }
   return YamlNode::make_null(0);
 }
 
-YamlNode kubernetes_object_from_simdjson(simdjson::dom::element e) {
-  if (!e.is_object()) return yaml_from_simdjson(e);
-  YamlNode out = YamlNode::make_map(0);
-  for (auto field : simdjson::dom::object(e)) {
-    if (pruned_object_key(field.key)) continue;
-    if (field.key == "metadata" && field.value.is_object()) {
-      YamlNode metadata = YamlNode::make_map(0);
-      for (auto m : simdjson::dom::object(field.value)) {
-        if (!pruned_metadata_key(m.key)) set_entry(metadata, m.key, yaml_from_simdjson(m.value));
-      }
-      set_entry(out, "metadata", std::move(metadata));
+// The reference path: nlohmann's SAX parser (iterative: no recursion however
+// deep the body), building the same tree as it reads. Memory is the stack of
+// open containers, never the document.
+class ProjectingSax {
+ public:
+  using json = nlohmann::json;
+
+  bool null() { return value(YamlNode::make_null(0)); }
+  bool boolean(bool b) { return value(plain_scalar(b ? "true" : "false")); }
+  bool number_integer(json::number_integer_t v) { return value(plain_scalar(std::to_string(v))); }
+  bool number_unsigned(json::number_unsigned_t v) { return value(plain_scalar(std::to_string(v))); }
+  bool number_float(json::number_float_t v, const json::string_t&) { return value(double_scalar(v)); }
+  bool string(json::string_t& s) { return value(string_scalar(s)); }
+  bool binary(json::binary_t&) { return value(YamlNode::make_null(0)); }
+  bool start_object(std::size_t) { return open(true); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (skipping_ == 0) frames_.back().key = k;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+  bool too_deep() const { return too_deep_; }
+  YamlNode take() { return std::move(root_); }
+
+ private:
+  struct Frame {
+    const Shape* shape;
+    YamlNode node;
+    std::string key;  // of the member being read
+  };
+
+  // The shape of the value about to be read; nullptr: not kept.
+  const Shape* next_shape() const {
+    if (frames_.empty()) return &kReview;
+    const Frame& top = frames_.back();
+    return top.node.is_map() ? top.shape->child(top.key) : nullptr;
+  }
+  bool value(YamlNode v) {
+    if (skipping_ > 0) return true;
+    if (next_shape()) attach(std::move(v));
+    return true;
+  }
+  bool open(bool object) {
+    if (++depth_ > kMaxNestingDepth) {
+      too_deep_ = true;
+      return false;
+    }
+    if (skipping_ > 0) {
+      ++skipping_;
+      return true;
+    }
+    const Shape* shape = next_shape();
+    if (!shape || !object || shape->kind == Shape::Kind::Leaf) {
+      // Not kept, or kept as an empty container of its kind: read past it.
+      if (shape) attach(object ? YamlNode::make_map(0) : YamlNode::make_sequence(0));
+      skipping_ = 1;
+      return true;
+    }
+    frames_.push_back({shape, YamlNode::make_map(0), {}});
+    return true;
+  }
+  bool close() {
+    --depth_;
+    if (skipping_ > 0) {
+      --skipping_;
+      return true;
+    }
+    YamlNode done = std::move(frames_.back().node);
+    frames_.pop_back();
+    attach(std::move(done));
+    return true;
+  }
+  void attach(YamlNode v) {
+    if (frames_.empty()) {
+      root_ = std::move(v);
     } else {
-      set_entry(out, field.key, yaml_from_simdjson(field.value));
+      set_entry(frames_.back().node, frames_.back().key, std::move(v));
     }
   }
-  return out;
-}
 
-// What parse_review reads of a body, whichever parser read it. Repeated keys:
-// the last one counts (as in nlohmann::json); a member of the wrong type
-// reads as absent or empty, as string_member() does.
-struct Envelope {
-  bool is_object = false;
-  std::string api_version;
-  std::string kind;
-  bool has_request = false;  // `request` is an object
-  Request request;
-  bool has_object = false;
+  std::vector<Frame> frames_;
+  std::size_t skipping_ = 0;
+  std::size_t depth_ = 0;
+  bool too_deep_ = false;
+  YamlNode root_ = YamlNode::make_null(0);
 };
 
-std::string_view text_of(simdjson::dom::element e) {
-  return e.is_string() ? std::string_view(e) : std::string_view();
+// A string member of a projected map ("" when absent or not a string, as the
+// API server's decoder would leave it).
+std::string text_of(const YamlNode& map, std::string_view key) {
+  const YamlNode* v = map.find(key);
+  return v && v->is_scalar() && v->quoted() ? v->scalar() : std::string();
 }
 
-void request_from_simdjson(simdjson::dom::object fields, Envelope& env) {
-  Request& r = env.request;
-  for (auto f : fields) {
-    const std::string_view key = f.key;
-    if (key == "uid") {
-      r.uid = text_of(f.value);
-    } else if (key == "kind") {
-      r.kind = {};
-      if (f.value.is_object()) {
-        for (auto k : simdjson::dom::object(f.value)) {
-          if (k.key == "group") r.kind.group = text_of(k.value);
-          if (k.key == "version") r.kind.version = text_of(k.value);
-          if (k.key == "kind") r.kind.kind = text_of(k.value);
-        }
-      }
-    } else if (key == "operation") {
-      r.operation = text_of(f.value);
-    } else if (key == "namespace") {
-      r.namespace_name = text_of(f.value);
-    } else if (key == "name") {
-      r.name = text_of(f.value);
-    } else if (key == "dryRun") {
-      r.dry_run = f.value.is_bool() && bool(f.value);
-    } else if (key == "userInfo") {
-      r.username.clear();
-      if (f.value.is_object()) {
-        for (auto u : simdjson::dom::object(f.value)) {
-          if (u.key == "username") r.username = text_of(u.value);
-        }
-      }
-    } else if (key == "object") {
-      r.object = kubernetes_object_from_simdjson(f.value);
-      env.has_object = true;
-    } else if (key == "oldObject") {
-      r.old_object = kubernetes_object_from_simdjson(f.value);
-    }
-  }
-}
-
-Envelope envelope_from_simdjson(simdjson::dom::element root) {
-  Envelope env;
-  if (!root.is_object()) return env;
-  env.is_object = true;
-  for (auto f : simdjson::dom::object(root)) {
-    if (f.key == "apiVersion") {
-      env.api_version = text_of(f.value);
-    } else if (f.key == "kind") {
-      env.kind = text_of(f.value);
-    } else if (f.key == "request") {
-      env.request = Request{};
-      env.has_object = false;
-      env.has_request = f.value.is_object();
-      if (env.has_request) request_from_simdjson(simdjson::dom::object(f.value), env);
-    }
-  }
-  return env;
-}
-
-Envelope envelope_from_json(nlohmann::json& doc) {
-  Envelope env;
-  if (!doc.is_object()) return env;
-  env.is_object = true;
-  env.api_version = string_member(doc, "apiVersion");
-  env.kind = string_member(doc, "kind");
-  auto req_it = doc.find("request");
-  env.has_request = req_it != doc.end() && req_it->is_object();
-  if (!env.has_request) return env;
-  nlohmann::json& req = *req_it;
-  Request& r = env.request;
-  r.uid = string_member(req, "uid");
-  if (const nlohmann::json* k = member(req, "kind")) {
-    r.kind = {string_member(*k, "group"), string_member(*k, "version"), string_member(*k, "kind")};
-  }
-  r.operation = string_member(req, "operation");
-  r.namespace_name = string_member(req, "namespace");
-  r.name = string_member(req, "name");
-  if (const nlohmann::json* d = member(req, "dryRun"); d && d->is_boolean()) r.dry_run = d->get<bool>();
-  if (const nlohmann::json* u = member(req, "userInfo")) r.username = string_member(*u, "username");
-  if (auto o = req.find("object"); o != req.end()) {
-    prune_object(*o);
-    r.object = yaml_from_json(*o);
-    env.has_object = true;
-  }
-  if (auto o = req.find("oldObject"); o != req.end()) {
-    prune_object(*o);
-    r.old_object = yaml_from_json(*o);
-  }
-  return env;
-}
-
-std::variant<Request, ParseError> review_from_envelope(Envelope env) {
-  if (!env.is_object)
+std::variant<Request, ParseError> review_from_tree(const YamlNode& root) {
+  if (!root.is_map())
     return ParseError{400, "the body must be a JSON object (an AdmissionReview)", std::nullopt};
-  if (env.kind != "AdmissionReview" || env.api_version != kApiVersion) {
+  const std::string api_version = text_of(root, "apiVersion");
+  const std::string kind = text_of(root, "kind");
+  if (kind != "AdmissionReview" || api_version != kApiVersion) {
     return ParseError{400,
                       "expected apiVersion admission.k8s.io/v1, kind AdmissionReview; got apiVersion \"" +
-                          env.api_version + "\", kind \"" + env.kind + "\"",
+                          api_version + "\", kind \"" + kind + "\"",
                       std::nullopt};
   }
-  if (!env.has_request) return ParseError{400, "the AdmissionReview has no request", std::nullopt};
-  Request& r = env.request;
+  const YamlNode* req = root.find("request");
+  if (!req || !req->is_map()) return ParseError{400, "the AdmissionReview has no request", std::nullopt};
+  Request r;
+  r.uid = text_of(*req, "uid");
+  if (const YamlNode* k = req->find("kind"); k && k->is_map())
+    r.kind = {text_of(*k, "group"), text_of(*k, "version"), text_of(*k, "kind")};
+  r.operation = text_of(*req, "operation");
+  r.namespace_name = text_of(*req, "namespace");
+  r.name = text_of(*req, "name");
+  if (const YamlNode* d = req->find("dryRun"))
+    r.dry_run = d->is_scalar() && !d->quoted() && d->scalar() == "true";
+  if (const YamlNode* u = req->find("userInfo"); u && u->is_map()) r.username = text_of(*u, "username");
+  if (const YamlNode* o = req->find("object")) r.object = *o;
+  if (const YamlNode* o = req->find("oldObject")) r.old_object = *o;
+
   if (r.uid.empty()) return ParseError{400, "the AdmissionReview request has no uid", std::nullopt};
   if (r.operation != "CREATE" && r.operation != "UPDATE" && r.operation != "DELETE" &&
       r.operation != "CONNECT") {
@@ -262,52 +266,46 @@ std::variant<Request, ParseError> review_from_envelope(Envelope env) {
   if ((r.operation == "CREATE" || r.operation == "UPDATE") && !r.object.is_map()) {
     return ParseError{400, r.operation + " request without an object", r.uid};
   }
-  return std::move(r);
+  return r;
 }
 
-// Bodies up to this size are parsed by a parser kept per thread (its buffers
-// are reused); larger ones by a parser of their own, freed afterwards, so 64
-// threads never each keep megabytes.
-constexpr std::size_t kReusedParserCapacity = 256 * 1024;
+// Bodies up to this size are parsed by simdjson with a parser kept per thread
+// (its buffers, about 14 bytes per body byte, are reused); larger ones by the
+// streaming reference, whose memory does not grow with the body.
+constexpr std::size_t kFastPathMaxBytes = 64 * 1024;
 
-std::optional<Envelope> fast_parse(std::string_view body) {
-  const auto parse = [&](simdjson::dom::parser& parser) -> std::optional<Envelope> {
-    simdjson::dom::element root;
-    // Too deep, not JSON, a number beyond 64 bits: the reference parser
-    // decides what is wrong, or parses it.
-    if (parser.parse(body.data(), body.size()).get(root)) return std::nullopt;
-    return envelope_from_simdjson(root);
-  };
-  if (body.size() > kReusedParserCapacity) {
-    simdjson::dom::parser parser;
-    if (parser.allocate(body.size(), kMaxNestingDepth)) return std::nullopt;
-    return parse(parser);
-  }
+std::optional<YamlNode> fast_parse(std::string_view body) {
+  if (body.size() > kFastPathMaxBytes) return std::nullopt;
   thread_local simdjson::dom::parser parser;
-  thread_local const bool ready = !parser.allocate(kReusedParserCapacity, kMaxNestingDepth);
+  thread_local const bool ready = !parser.allocate(kFastPathMaxBytes, kMaxNestingDepth);
   if (!ready) return std::nullopt;
-  return parse(parser);
+  simdjson::dom::element root;
+  // Too deep, not JSON, a number beyond 64 bits: the reference parser
+  // decides what is wrong, or parses it.
+  if (parser.parse(body.data(), body.size()).get(root)) return std::nullopt;
+  return project(root, kReview);
 }
 
 }  // namespace
 
 std::variant<Request, ParseError> parse_review(std::string_view body) {
   // simdjson first (an order of magnitude faster than nlohmann on these
-  // bodies); anything it refuses goes to nlohmann, the reference, so big
-  // integers and the error messages stay as they were.
-  if (auto env = fast_parse(body)) return review_from_envelope(std::move(*env));
+  // bodies); anything it refuses, and every large body, goes to the
+  // reference, so big integers and the error messages stay as they were.
+  if (auto root = fast_parse(body)) return review_from_tree(*root);
   return parse_review_reference(body);
 }
 
 std::variant<Request, ParseError> parse_review_reference(std::string_view body) {
-  if (nesting_depth(body) > kMaxNestingDepth) {
+  ProjectingSax sax;
+  const bool ok = nlohmann::json::sax_parse(body, &sax, nlohmann::json::input_format_t::json, true, false);
+  if (sax.too_deep()) {
     return ParseError{
         400, "the body nests arrays and objects deeper than " + std::to_string(kMaxNestingDepth) + " levels",
         std::nullopt};
   }
-  nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return ParseError{400, "the body is not valid JSON", std::nullopt};
-  return review_from_envelope(envelope_from_json(doc));
+  if (!ok) return ParseError{400, "the body is not valid JSON", std::nullopt};
+  return review_from_tree(sax.take());
 }
 
 nlohmann::json to_review(const Response& response) {

@@ -1,0 +1,32 @@
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "cdcguard/manifest.hpp"
+
+namespace cdcguard {
+
+bool is_rule_config_key(std::string_view key) {
+  // Kept in the order of DESIGN.md "Connector facts", then KafkaConnect.
+  static constexpr std::array<std::string_view, 16> kKeys = {
+      "database.server.id",
+      "topic.prefix",
+      "database.server.name",
+      "topic.delimiter",
+      "schema.history.internal.kafka.topic",
+      "database.history.kafka.topic",
+      "schema.history.internal",
+      "database.history",
+      "database.hostname",
+      "database.port",
+      "database.include.list",
+      "database.whitelist",
+      "group.id",
+      "offset.storage.topic",
+      "config.storage.topic",
+      "status.storage.topic",
+  };
+  return std::find(kKeys.begin(), kKeys.end(), key) != kKeys.end();
+}
+
+}  // namespace cdcguard
