@@ -1,4 +1,6 @@
+#include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,8 +34,19 @@ Runs the admission webhook over HTTPS (TLS 1.2 and 1.3):
   GET  /healthz    the process is up;  GET /readyz   ready to judge (registry read, cache synced)
 and on the metrics port, over plain HTTP, GET /metrics (Prometheus text format).
 The certificate and key are reloaded when their files change (cert-manager
-rotation), without a restart. SIGTERM or SIGINT: stop accepting, finish the
-requests in flight, exit 0.
+rotation), without a restart.
+
+SIGTERM or SIGINT: /readyz fails at once and every response says
+`Connection: close`, while serving goes on for --shutdown-delay (endpoints drop
+the pod meanwhile); then the listeners close, requests in flight and those
+still arriving on open connections are answered, and the process exits 0
+within --shutdown-timeout of the signal. A second signal skips the delay.
+
+Limits: a request (head and body) must arrive whole within --read-timeout of
+its first byte, whatever its pace; a body over --max-body-bytes is refused with
+413 as soon as it crosses the limit (Content-Length or chunked) and the
+connection closed; at most --max-connections are open per port, and a new one
+over the cap closes an idle one first. A connection holds no thread.
 
 Standalone mode (--registry-file): the registry file is the store. An admitted
 connector is recorded as an Active entry; writes are atomic (temporary file,
@@ -65,9 +78,17 @@ Options:
   --port N                 HTTPS port (default 8443; 0 picks a free one)
   --metrics-port N         metrics port (default 8080; 0 picks a free one; -1 none)
   --address ADDR           address to listen on (default 0.0.0.0)
-  --threads N              worker threads; each open connection holds one (default 64)
-  --read-timeout SECONDS   cut off a client that stalls mid-request (default 10)
-  --max-body-bytes N       larger requests are refused with 413 (default 4194304)
+  --threads N              worker threads that run admissions (default 64)
+  --read-timeout SECONDS   a request must arrive whole within this of its first byte,
+                           a TLS handshake within this of the connect; else 408 and
+                           the connection is closed (default 10)
+  --idle-timeout SECONDS   close a kept-alive connection idle this long (default 5)
+  --max-body-bytes N       larger bodies are refused with 413, chunked or not (default 4194304)
+  --max-connections N      open connections per port; over it, idle ones are closed
+                           first (default 1000)
+  --shutdown-delay SECONDS after SIGTERM, keep serving (readiness off) this long (default 5)
+  --shutdown-timeout SECONDS
+                           exit within this of SIGTERM, whatever is still open (default 20)
   --log-format text|json   default: text
   --log-level LEVEL        trace, debug, info, warn, error, off (default: info)
   -h, --help               this help
@@ -121,6 +142,32 @@ std::string cluster_metrics(const kube::ClusterCache& cache, const kube::ConfigM
   return out;
 }
 
+// Settings of the process itself, before any thread starts.
+void prepare_process(server::ServerOptions& options, server::EventLog& log) {
+  // Large request bodies are freed back to the system at once: glibc would
+  // otherwise raise its mmap threshold after the first free and keep every
+  // later body in the heap, so RSS stayed at the peak of a burst.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  // Each open connection is a descriptor: take what the hard limit allows, and
+  // keep the cap (two ports, plus room for files and the API server) within it.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &files);
+      getrlimit(RLIMIT_NOFILE, &files);
+    }
+    const rlim_t reserve = 256;
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < 2 * options.max_connections + reserve) {
+      const std::size_t fitting = files.rlim_cur > 2 * 64 + reserve ? (files.rlim_cur - reserve) / 2 : 64;
+      log.warn("--max-connections lowered to fit the open-file limit",
+               {server::LogField::num("maxConnections", static_cast<long long>(fitting)),
+                server::LogField::num("openFileLimit", static_cast<long long>(files.rlim_cur))});
+      options.max_connections = fitting;
+    }
+  }
+}
+
 }  // namespace
 
 int run_serve(const std::vector<std::string>& args, Streams io) {
@@ -134,11 +181,30 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   std::string kubeconfig;
   std::vector<std::string> namespaces;
   std::chrono::milliseconds confirm_interval{10000};
+  std::chrono::milliseconds shutdown_delay{5000};
   try {
-    parsed = parse_args(args, {"--tls-cert", "--tls-key", "--registry-file", "--port", "--metrics-port",
-                               "--address", "--threads", "--read-timeout", "--max-body-bytes", "--log-format",
-                               "--log-level", "--certificate-poll-ms", "--registry-configmap", "--kubeconfig",
-                               "--namespaces", "--on-api-error", "--claim-ttl", "--confirm-interval-ms"});
+    parsed = parse_args(args, {"--tls-cert",
+                               "--tls-key",
+                               "--registry-file",
+                               "--port",
+                               "--metrics-port",
+                               "--address",
+                               "--threads",
+                               "--read-timeout",
+                               "--max-body-bytes",
+                               "--log-format",
+                               "--log-level",
+                               "--certificate-poll-ms",
+                               "--registry-configmap",
+                               "--kubeconfig",
+                               "--namespaces",
+                               "--on-api-error",
+                               "--claim-ttl",
+                               "--confirm-interval-ms",
+                               "--idle-timeout",
+                               "--max-connections",
+                               "--shutdown-delay",
+                               "--shutdown-timeout"});
     if (parsed.help) {
       io.out << kServeHelp;
       return kExitOk;
@@ -195,6 +261,13 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
     if (auto it = parsed.flags.find("--address"); it != parsed.flags.end()) options.address = it->second;
     options.threads = static_cast<std::size_t>(integer_flag(parsed, "--threads", 64, 1, 4096));
     options.read_timeout = std::chrono::seconds(integer_flag(parsed, "--read-timeout", 10, 1, 3600));
+    options.idle_timeout = std::chrono::seconds(integer_flag(parsed, "--idle-timeout", 5, 1, 3600));
+    options.max_connections =
+        static_cast<std::size_t>(integer_flag(parsed, "--max-connections", 1000, 1, 1000000));
+    shutdown_delay = std::chrono::seconds(integer_flag(parsed, "--shutdown-delay", 5, 0, 3600));
+    options.shutdown_timeout = std::chrono::seconds(integer_flag(parsed, "--shutdown-timeout", 20, 1, 3600));
+    if (shutdown_delay >= options.shutdown_timeout)
+      throw UsageError("--shutdown-delay must be shorter than --shutdown-timeout");
     options.max_body_bytes =
         static_cast<std::size_t>(integer_flag(parsed, "--max-body-bytes", 4 * 1024 * 1024, 1024, 1LL << 30));
     options.certificate_poll =
@@ -217,6 +290,7 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
   }
 
   server::EventLog log(format, level);
+  prepare_process(options, log);
   std::unique_ptr<kube::KubeClient> client;
   std::unique_ptr<kube::KubeClient> claims_client;
   std::unique_ptr<kube::ClusterCache> cache;
@@ -354,9 +428,23 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
       next_confirm = std::chrono::steady_clock::now() + confirm_interval;
     }
   }
-  log.info("stopping: finishing requests in flight",
-           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  webhook->stop();
+  // DESIGN.md "Shutdown and overload": readiness off and `Connection: close`
+  // at once, serving on through the delay, then drain to the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + options.shutdown_timeout;
+  webhook->begin_shutdown();
+  log.info("shutting down: not ready, still serving",
+           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"},
+            server::LogField::num("delaySeconds",
+                                  std::chrono::duration_cast<std::chrono::seconds>(shutdown_delay).count())});
+  log.flush();
+  if (shutdown_delay.count() > 0) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(shutdown_delay).count();
+    const timespec delay{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    if (sigtimedwait(&stop_signals, nullptr, &delay) > 0) log.info("second signal: the delay is cut short");
+  }
+  log.info("stopping: listeners closed, answering requests in flight");
+  log.flush();
+  webhook->stop(deadline);
   stop_cluster();
   log.info("stopped");
   log.flush();

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server/server_fixture.hpp"
+#include "support/steady_load.hpp"
 
 namespace cdcguard::testing_support {
 namespace {
@@ -282,55 +283,18 @@ TEST_F(Hardening, AShutdownUnderSteadyLoadLosesNoRequest) {
   server::ServerOptions o = options();
   o.idle_timeout = milliseconds(60000);
   start(o);
-  const std::string body = fixture("create-registered-id.json").dump();
-  const std::string request =
-      "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  std::atomic<bool> shutdown_begun{false};
-  std::atomic<int> answered{0};
-  std::atomic<int> answered_after_shutdown{0};
-  std::atomic<int> told_to_close{0};
-  std::atomic<int> lost{0};
-  std::atomic<int> started_clients{0};
-  const int port = server_->port();
-  const auto client = [&] {
-    ++started_clients;
-    while (true) {
-      std::unique_ptr<TlsConnection> c;
-      try {
-        c = std::make_unique<TlsConnection>(port, patient());
-      } catch (const std::exception&) {
-        return;  // the listener is closed: nothing was sent
-      }
-      while (true) {
-        const bool after = shutdown_begun.load();
-        if (!c->try_send(request)) break;  // not sent whole: not a lost request
-        const HttpReply r = c->read_reply();
-        if (r.status != 200) {
-          ++lost;  // sent whole, never answered
-          return;
-        }
-        ++answered;
-        if (after) ++answered_after_shutdown;
-        if (r.headers.count("connection") && r.headers.at("connection") == "close") {
-          ++told_to_close;
-          break;  // reconnect
-        }
-      }
-    }
-  };
-  std::vector<std::thread> clients;
-  for (int i = 0; i < 8; ++i) clients.emplace_back(client);
-  while (answered.load() < 200) std::this_thread::sleep_for(milliseconds(5));
-  shutdown_begun = true;
+  SteadyLoad load(server_->port(), patient(),
+                  admission_post("/validate", fixture("create-registered-id.json").dump()), 8);
+  while (load.answered() < 200) std::this_thread::sleep_for(milliseconds(5));
+  load.mark_shutdown();
   server_->begin_shutdown();
   EXPECT_EQ(connect(patient()).request("GET", "/readyz", "", "").status, 503);
   std::this_thread::sleep_for(milliseconds(300));  // the shutdown delay: still serving
   server_->stop(steady_clock::now() + std::chrono::seconds(20));
-  for (auto& t : clients) t.join();
-  EXPECT_EQ(lost.load(), 0);
-  EXPECT_GT(answered_after_shutdown.load(), 0);
-  EXPECT_GE(told_to_close.load(), 8) << "every kept-alive connection is told to close";
+  load.join();
+  EXPECT_EQ(load.lost(), 0);
+  EXPECT_GT(load.answered_after_shutdown(), 0);
+  EXPECT_GE(load.told_to_close(), 8) << "every kept-alive connection is told to close";
 }
 
 }  // namespace
