@@ -12,8 +12,8 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CXX=clang++ cmake -S . -B build-fuzz -DCDCGUARD_BUILD_FUZZERS=ON -DCDCGUARD_SANITIZE=ON -DBUILD_TESTING=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build build-fuzz --target fuzz_manifest fuzz_registry fuzz_admission_review -j "$(nproc)" >/dev/null
-for target in manifest registry admission_review; do
+cmake --build build-fuzz --target fuzz_manifest fuzz_registry fuzz_admission_review fuzz_http_request -j "$(nproc)" >/dev/null
+for target in manifest registry admission_review http_request; do
   work=$(mktemp -d)
   cp fuzz/corpus/"$target"/* "$work"/
   echo "fuzz-smoke: fuzz_$target for ${seconds}s"
