@@ -82,4 +82,23 @@ std::vector<YamlDocument> parse_yaml_documents(std::string_view text);
 // Documents before a syntax error have been visited when YamlParseError is thrown.
 void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit);
 
+// The list under one key of a document's top-level map (`items` of a `kind:
+// List`), read an item at a time: a 60 MB List is tens of thousands of objects
+// that need never be a tree together.
+struct YamlItemStream {
+  std::string_view key;
+  // Each item, built, handed over and freed before the next is read. The items
+  // of a document come before the document itself, in whose tree the list is
+  // then empty (with its line). Only a plain sequence is streamed: one with an
+  // anchor, an alias or any other value under `key` stays in the tree.
+  std::function<void(const YamlNode& item)> visit_item;
+};
+
+// for_each_yaml_document, with the items under `stream.key` handed to
+// `stream.visit_item`. A syntax error later in a document is still thrown after
+// some of its items have been visited: a caller that must drop a whole document
+// on an error keeps what it learns from the items until the document arrives.
+void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit,
+                            const YamlItemStream& stream);
+
 }  // namespace cdcguard

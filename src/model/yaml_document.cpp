@@ -72,9 +72,40 @@ struct EventGuard {
   }
 };
 
+using Entries = std::vector<std::pair<std::string, YamlNode>>;
+
+// The keys of the map being built (entries from `base` on), for the duplicate
+// check: a scan while the map is small (most are), a hash set of copies beyond.
+class MapKeys {
+ public:
+  MapKeys(const Entries& entries, std::size_t base) : entries_(entries), base_(base) {}
+  bool contains(const std::string& key) {
+    if (entries_.size() - base_ <= kScan) {
+      return std::any_of(entries_.begin() + static_cast<std::ptrdiff_t>(base_), entries_.end(),
+                         [&](const auto& e) { return e.first == key; });
+    }
+    for (std::size_t i = base_ + index_.size(); i < entries_.size(); ++i) index_.insert(entries_[i].first);
+    return index_.contains(key);
+  }
+
+ private:
+  static constexpr std::size_t kScan = 24;
+  const Entries& entries_;
+  std::size_t base_;
+  std::unordered_set<std::string> index_;  // the first index_.size() keys of the map
+};
+
+// Moves `from[base..]` into `to` (one allocation of the exact size) and drops it from `from`.
+template <class T>
+void move_tail(std::vector<T>& from, std::size_t base, std::vector<T>& to) {
+  const auto first = from.begin() + static_cast<std::ptrdiff_t>(base);
+  to.assign(std::make_move_iterator(first), std::make_move_iterator(from.end()));
+  from.erase(first, from.end());
+}
+
 class TreeBuilder {
  public:
-  explicit TreeBuilder(std::string_view text) : text_(text) {
+  TreeBuilder(std::string_view text, const YamlItemStream* stream) : text_(text), stream_(stream) {
     yaml_parser_initialize(&parser_);
     yaml_parser_set_input_string(&parser_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   }
@@ -192,75 +223,122 @@ class TreeBuilder {
       }
       case YAML_SEQUENCE_START_EVENT: {
         YamlNode n = YamlNode::make_sequence(line);
+        const std::size_t base = item_scratch_.size();
         for (;;) {
           EventGuard ev;
           next(ev);
           if (ev.event.type == YAML_SEQUENCE_END_EVENT) break;
-          n.mutable_items().push_back(node_from(ev.event, depth + 1));
+          YamlNode item = node_from(ev.event, depth + 1);
+          item_scratch_.push_back(std::move(item));
         }
+        move_tail(item_scratch_, base, n.mutable_items());
         remember(event.data.sequence_start.anchor, n);
         return n;
       }
-      case YAML_MAPPING_START_EVENT: {
-        YamlNode n = YamlNode::make_map(line);
-        std::unordered_set<std::string> seen;
-        std::vector<YamlNode> merges;
-        for (;;) {
-          EventGuard key;
-          next(key);
-          if (key.event.type == YAML_MAPPING_END_EVENT) break;
-          const int key_line = static_cast<int>(key.event.start_mark.line) + 1;
-          YamlNode k = node_from(key.event, depth + 1);
-          if (!k.is_scalar() && !k.is_null()) fail("mapping keys must be scalars", key.event.start_mark);
-          std::string key_text = k.scalar();
-          if (k.is_null() && key.event.type == YAML_SCALAR_EVENT) {
-            key_text.assign(reinterpret_cast<const char*>(key.event.data.scalar.value),
-                            key.event.data.scalar.length);
-          }
-          const bool merge = key_text == "<<" && key.event.type == YAML_SCALAR_EVENT &&
-                             (key.event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
-                              key.event.data.scalar.style == YAML_ANY_SCALAR_STYLE);
-          if (merge) {
-            // A merge key (<<: *base, or a list of them), applied as kubectl and
-            // Helm apply it: keys written in this map win, then the first source.
-            YamlNode value = node(depth + 1);
-            if (value.is_map()) {
-              merges.push_back(std::move(value));
-            } else if (value.is_sequence()) {
-              for (auto& item : value.mutable_items()) {
-                if (!item.is_map()) fail("a merge key (<<) takes maps", key.event.start_mark);
-                merges.push_back(std::move(item));
-              }
-            } else {
-              fail("a merge key (<<) takes a map or a list of maps", key.event.start_mark);
-            }
-            continue;
-          }
-          if (!seen.insert(key_text).second) {
-            fail("duplicate key \"" + key_text + "\"", key.event.start_mark);
-          }
-          YamlNode value = node(depth + 1);
-          n.mutable_entries().emplace_back(std::move(key_text), std::move(value));
-          n.mutable_key_lines().push_back(key_line);
-        }
-        for (auto& source : merges) {
-          for (std::size_t i = 0; i < source.entries().size(); ++i) {
-            auto& [merged_key, merged_value] = source.mutable_entries()[i];
-            if (!seen.insert(merged_key).second) continue;
-            const int merged_line = source.key_line(merged_key);
-            n.mutable_entries().emplace_back(merged_key, std::move(merged_value));
-            n.mutable_key_lines().push_back(merged_line);
-          }
-        }
-        remember(event.data.mapping_start.anchor, n);
-        return n;
-      }
+      case YAML_MAPPING_START_EVENT:
+        return map_from(event, depth);
       default:
         fail("unexpected YAML event", event.start_mark);
     }
   }
 
+  YamlNode map_from(const yaml_event_t& event, int depth) {
+    YamlNode n = YamlNode::make_map(static_cast<int>(event.start_mark.line) + 1);
+    // Entries collect on a stack shared by all maps being built (a nested map's
+    // are gone from it by the time its own entry is pushed), and move into the
+    // map once, at their final size.
+    const std::size_t base = entry_scratch_.size();
+    MapKeys seen(entry_scratch_, base);
+    std::vector<YamlNode> merges;
+    for (;;) {
+      EventGuard key;
+      next(key);
+      if (key.event.type == YAML_MAPPING_END_EVENT) break;
+      const int key_line = static_cast<int>(key.event.start_mark.line) + 1;
+      std::string key_text = key_of(key.event, depth + 1);
+      const bool merge = key_text == "<<" && key.event.type == YAML_SCALAR_EVENT &&
+                         (key.event.data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+                          key.event.data.scalar.style == YAML_ANY_SCALAR_STYLE);
+      if (merge) {
+        // A merge key (<<: *base, or a list of them), applied as kubectl and
+        // Helm apply it: keys written in this map win, then the first source.
+        YamlNode value = node(depth + 1);
+        if (value.is_map()) {
+          merges.push_back(std::move(value));
+        } else if (value.is_sequence()) {
+          for (auto& item : value.mutable_items()) {
+            if (!item.is_map()) fail("a merge key (<<) takes maps", key.event.start_mark);
+            merges.push_back(std::move(item));
+          }
+        } else {
+          fail("a merge key (<<) takes a map or a list of maps", key.event.start_mark);
+        }
+        continue;
+      }
+      if (seen.contains(key_text)) fail("duplicate key \"" + key_text + "\"", key.event.start_mark);
+      EventGuard value_event;
+      next(value_event);
+      YamlNode value = depth == 0 && streamed(key_text, value_event.event)
+                           ? stream_items(value_event.event, depth + 1)
+                           : node_from(value_event.event, depth + 1);
+      entry_scratch_.emplace_back(std::move(key_text), std::move(value));
+      key_line_scratch_.push_back(key_line);
+    }
+    for (auto& source : merges) {
+      for (std::size_t i = 0; i < source.entries().size(); ++i) {
+        auto& [merged_key, merged_value] = source.mutable_entries()[i];
+        if (seen.contains(merged_key)) continue;
+        const auto& lines = source.mutable_key_lines();
+        const int merged_line = i < lines.size() ? lines[i] : source.line();
+        entry_scratch_.emplace_back(std::move(merged_key), std::move(merged_value));
+        key_line_scratch_.push_back(merged_line);
+      }
+    }
+    move_tail(entry_scratch_, base, n.mutable_entries());
+    move_tail(key_line_scratch_, base, n.mutable_key_lines());
+    remember(event.data.mapping_start.anchor, n);
+    return n;
+  }
+
+  // The text of a mapping key. Keys are scalars; a plain one without an anchor
+  // (nearly all of them) is taken from the event without building a node.
+  std::string key_of(const yaml_event_t& key, int depth) {
+    if (key.type == YAML_SCALAR_EVENT && key.data.scalar.anchor == nullptr) {
+      if (depth > kMaxDepth) fail("YAML nested too deeply", key.start_mark);
+      return {reinterpret_cast<const char*>(key.data.scalar.value), key.data.scalar.length};
+    }
+    YamlNode k = node_from(key, depth);
+    if (!k.is_scalar() && !k.is_null()) fail("mapping keys must be scalars", key.start_mark);
+    if (k.is_null() && key.type == YAML_SCALAR_EVENT) {
+      return {reinterpret_cast<const char*>(key.data.scalar.value), key.data.scalar.length};
+    }
+    return k.scalar();
+  }
+
+  bool streamed(const std::string& key, const yaml_event_t& value) const {
+    return stream_ && key == stream_->key && value.type == YAML_SEQUENCE_START_EVENT &&
+           value.data.sequence_start.anchor == nullptr;
+  }
+
+  // A sequence whose items go to the stream's visitor, one at a time; what
+  // stays in the tree is the empty sequence.
+  YamlNode stream_items(const yaml_event_t& start, int depth) {
+    if (depth > kMaxDepth) fail("YAML nested too deeply", start.start_mark);
+    YamlNode list = YamlNode::make_sequence(static_cast<int>(start.start_mark.line) + 1);
+    for (;;) {
+      EventGuard ev;
+      next(ev);
+      if (ev.event.type == YAML_SEQUENCE_END_EVENT) break;
+      stream_->visit_item(node_from(ev.event, depth + 1));
+    }
+    return list;
+  }
+
   std::string_view text_;
+  const YamlItemStream* stream_;
+  Entries entry_scratch_;               // entries of the maps being built, innermost last
+  std::vector<int> key_line_scratch_;   // their key lines
+  std::vector<YamlNode> item_scratch_;  // items of the sequences being built
   yaml_parser_t parser_{};
   std::map<std::string, std::shared_ptr<YamlNode>> anchors_;
   std::size_t alias_nodes_ = 0;
@@ -275,7 +353,13 @@ std::vector<YamlDocument> parse_yaml_documents(std::string_view text) {
 }
 
 void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit) {
-  TreeBuilder builder(text);
+  TreeBuilder builder(text, nullptr);
+  builder.run(visit);
+}
+
+void for_each_yaml_document(std::string_view text, const std::function<void(const YamlDocument&)>& visit,
+                            const YamlItemStream& stream) {
+  TreeBuilder builder(text, &stream);
   builder.run(visit);
 }
 

@@ -373,5 +373,174 @@ TEST(YamlDocument, ReasonableNestingIsAccepted) {
   EXPECT_EQ(n->scalar(), "1");
 }
 
+// ---------------------------------------------------------------------------
+// Items of a top-level list, one at a time (YamlItemStream)
+
+// A node as one line with every line number, for comparing trees exactly.
+std::string with_lines(const YamlNode& n) {
+  std::string out = std::to_string(n.line()) + "@";
+  switch (n.kind()) {
+    case YamlNode::Kind::Null:
+      return out + "~";
+    case YamlNode::Kind::Scalar:
+      return out + (n.quoted() ? "\"" : "") + (n.block_scalar() ? "|" : "") + n.scalar();
+    case YamlNode::Kind::Sequence:
+      out += "[";
+      for (const auto& item : n.items()) out += with_lines(item) + ",";
+      return out + "]";
+    case YamlNode::Kind::Map:
+      out += "{";
+      for (const auto& [k, v] : n.entries())
+        out += std::to_string(n.key_line(k)) + "@" + k + ":" + with_lines(v) + ",";
+      return out + "}";
+  }
+  return out;
+}
+
+// What the visitors saw, in order: "item <node>" and "doc <node>".
+std::vector<std::string> stream_events(std::string_view text) {
+  std::vector<std::string> seen;
+  for_each_yaml_document(
+      text, [&](const YamlDocument& doc) { seen.push_back("doc " + with_lines(doc.root)); },
+      YamlItemStream{"items", [&](const YamlNode& item) { seen.push_back("item " + with_lines(item)); }});
+  return seen;
+}
+
+// kubectl prints `items` before `kind`: the items come first, then the
+// document, whose list is left empty with its line.
+TEST(YamlItemStream, ItemsComeOneAtATimeBeforeTheirDocument) {
+  const std::string text =
+      "apiVersion: v1\n"
+      "items:\n"
+      "- kind: A\n"
+      "  spec: {x: 1}\n"
+      "- kind: B\n"
+      "kind: List\n"
+      "---\n"
+      "kind: Other\n"
+      "items: [a, \"b\"]\n";
+  EXPECT_EQ(stream_events(text), (std::vector<std::string>{
+                                     "item 3@{3@kind:3@A,4@spec:4@{4@x:4@1,},}",
+                                     "item 5@{5@kind:5@B,}",
+                                     "doc 1@{1@apiVersion:1@v1,2@items:3@[],6@kind:6@List,}",
+                                     "item 9@a",
+                                     "item 9@\"b",
+                                     "doc 8@{8@kind:8@Other,9@items:9@[],}",
+                                 }));
+}
+
+// Each item is handed over as soon as it is read: those before a syntax error
+// have been visited when it is thrown (a reader that keeps a document only
+// whole must wait for the document).
+TEST(YamlItemStream, ItemsBeforeASyntaxErrorHaveBeenVisited) {
+  std::vector<std::string> kinds;
+  int documents = 0;
+  try {
+    for_each_yaml_document(
+        "items:\n- kind: A\n- kind: B\n- kind: [C\nkind: List\n", [&](const YamlDocument&) { ++documents; },
+        YamlItemStream{"items", [&](const YamlNode& item) { kinds.push_back(at(item, "kind").scalar()); }});
+    FAIL() << "expected YamlParseError";
+  } catch (const YamlParseError& e) {
+    EXPECT_EQ(e.line(), 5) << e.what();
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(documents, 0);
+}
+
+// The streamed items are the nodes the whole tree holds, lines included.
+TEST(YamlItemStream, ItemsAreTheNodesOfTheWholeTree) {
+  const std::string text = read_fixture("../list.yaml") + "---\n" + read_fixture("anchors.yaml") + "---\n" +
+                           "kind: List\nitems:\n- &base {a: 1, b: [x, y]}\n- <<: *base\n  b: z\n- *base\n";
+  std::vector<std::string> whole;
+  for (const auto& doc : parse_yaml_documents(text)) {
+    const YamlNode* items = doc.root.find("items");
+    if (items && items->is_sequence())
+      for (const auto& item : items->items()) whole.push_back(with_lines(item));
+  }
+  std::vector<std::string> streamed;
+  for_each_yaml_document(
+      text, [](const YamlDocument&) {},
+      YamlItemStream{"items", [&](const YamlNode& item) { streamed.push_back(with_lines(item)); }});
+  ASSERT_EQ(whole.size(), 6u);  // 3 in list.yaml, 3 written here
+  EXPECT_EQ(streamed, whole);
+}
+
+struct KeptCase {
+  std::string name;
+  std::string text;
+  std::string document;  // the tree handed to the document visitor
+};
+
+class YamlItemStreamKept : public testing::TestWithParam<KeptCase> {};
+
+// Only a plain list under the key of the top-level map is streamed; anything
+// else stays in the tree as before.
+TEST_P(YamlItemStreamKept, InTheTree) {
+  const KeptCase& c = GetParam();
+  EXPECT_EQ(stream_events(c.text), (std::vector<std::string>{"doc " + c.document}));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    YamlItemStream, YamlItemStreamKept,
+    testing::Values(
+        KeptCase{"anchored_list", "items: &all [a]\nkind: List\n", "1@{1@items:1@[1@a,],2@kind:2@List,}"},
+        KeptCase{"aliased_list", "base: &all [a]\nitems: *all\n", "1@{1@base:1@[1@a,],2@items:1@[1@a,],}"},
+        KeptCase{"nested_map", "spec:\n  items: [a]\n", "1@{1@spec:2@{2@items:2@[2@a,],},}"},
+        KeptCase{"map_value", "items: {a: 1}\n", "1@{1@items:1@{1@a:1@1,},}"},
+        KeptCase{"null_value", "items:\nkind: List\n", "1@{1@items:1@~,2@kind:2@List,}"},
+        KeptCase{"top_level_list", "- items: [a]\n", "1@[1@{1@items:1@[1@a,],},]"},
+        KeptCase{"other_key", "entries: [a]\n", "1@{1@entries:1@[1@a,],}"},
+        KeptCase{"merged_in", "base: &b {items: [a]}\n<<: *b\n",
+                 "1@{1@base:1@{1@items:1@[1@a,],},1@items:1@[1@a,],}"}),
+    [](const testing::TestParamInfo<KeptCase>& param_info) { return param_info.param.name; });
+
+// The checks of the whole tree still apply, on the same line: duplicate keys
+// (the list's own key too), the depth bound, the alias budget of the document.
+struct CheckedCase {
+  std::string name;
+  std::string text;
+};
+
+class YamlItemStreamChecks : public testing::TestWithParam<CheckedCase> {};
+
+TEST_P(YamlItemStreamChecks, FailOnTheLineTheTreeFailsOn) {
+  const auto line_of_error = [&](bool streamed) {
+    try {
+      if (streamed) {
+        for_each_yaml_document(
+            GetParam().text, [](const YamlDocument&) {}, YamlItemStream{"items", [](const YamlNode&) {}});
+      } else {
+        parse_yaml_documents(GetParam().text);
+      }
+    } catch (const YamlParseError& e) {
+      return e.line();
+    }
+    return 0;
+  };
+  const int tree_line = line_of_error(false);
+  EXPECT_NE(tree_line, 0);
+  EXPECT_EQ(line_of_error(true), tree_line);
+}
+
+std::string alias_bomb_in_items() {
+  std::string bomb = "kind: List\nitems:\n- &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'g'; ++c) {
+    bomb += std::string("- &") + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + static_cast<char>(c - 1);
+    bomb += "]\n";
+  }
+  return bomb;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    YamlItemStream, YamlItemStreamChecks,
+    testing::Values(CheckedCase{"duplicate_list_key", "items: [a]\nkind: List\nitems: [b]\n"},
+                    CheckedCase{"duplicate_key_in_an_item", "items:\n- {a: 1,\n   a: 2}\n"},
+                    CheckedCase{"too_deep",
+                                "items:\n- " + std::string(300, '[') + std::string(300, ']') + "\n"},
+                    CheckedCase{"unknown_alias", "items:\n- a\n- *nowhere\n"},
+                    CheckedCase{"alias_bomb", alias_bomb_in_items()}),
+    [](const testing::TestParamInfo<CheckedCase>& param_info) { return param_info.param.name; });
+
 }  // namespace
 }  // namespace cdcguard
