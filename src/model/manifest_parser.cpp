@@ -103,13 +103,19 @@ std::vector<std::string> split_bootstrap(std::string_view text) {
   return servers;
 }
 
+// `kind: List`, or a typed list such as KafkaConnectorList.
+bool is_list(const YamlNode& object) {
+  const std::string kind = scalar_or_empty(object.find("kind"));
+  return kind == "List" || (kind.ends_with("List") && object.find("items"));
+}
+
 void visit(const YamlNode& object, const std::string& file, std::string_view default_namespace,
            ManifestSet& out, int depth) {
   if (!object.is_map()) return;
   const SourceLocation where{file, object.line()};
   const std::string api_version = scalar_or_empty(object.find("apiVersion"));
   const std::string kind = scalar_or_empty(object.find("kind"));
-  if (kind == "List" || (kind.ends_with("List") && object.find("items"))) {
+  if (is_list(object)) {
     const YamlNode* items = object.find("items");
     if (depth > 4 || !items) return;
     if (!items->is_sequence()) {
@@ -238,11 +244,35 @@ std::optional<ConnectClusterFacts> connect_cluster_from_object(const YamlNode& o
   return f;
 }
 
+template <class T>
+void append(std::vector<T>& to, std::vector<T>& from) {
+  to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  from.clear();
+}
+
 void parse_manifests(std::string_view text, const std::string& file, std::string_view default_namespace,
                      ManifestSet& out) {
+  // The items of a top-level list are read one at a time (a `kubectl get -o
+  // yaml` of a big cluster is tens of MB), before it is known whether the
+  // document is a List at all (kubectl prints `items` before `kind`): what they
+  // hold waits in `items` until the document is seen, as it would have been
+  // read from the whole tree.
+  ManifestSet items;
+  const YamlItemStream stream{"items",
+                              [&](const YamlNode& item) { visit(item, file, default_namespace, items, 1); }};
   try {
     for_each_yaml_document(
-        text, [&](const YamlDocument& doc) { visit(doc.root, file, default_namespace, out, 0); });
+        text,
+        [&](const YamlDocument& doc) {
+          visit(doc.root, file, default_namespace, out, 0);  // a List's own list is empty here
+          if (doc.root.is_map() && is_list(doc.root)) {
+            append(out.connectors, items.connectors);
+            append(out.connect_clusters, items.connect_clusters);
+            append(out.errors, items.errors);
+          }
+          items = ManifestSet{};
+        },
+        stream);
   } catch (const YamlParseError& e) {
     out.errors.push_back({{file, e.line()}, std::string("malformed YAML: ") + e.what()});
   }
