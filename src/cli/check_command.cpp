@@ -16,8 +16,11 @@ Checks every Strimzi KafkaConnector (kafka.strimzi.io/v1, v1beta2) and KafkaConn
 found in PATH against each other and the registry: server ids, topic prefixes,
 schema history topics, Connect group ids and storage topics.
 
-PATH is a file, a directory (recursive: *.yaml, *.yml, *.json) or - for stdin.
-Files may hold several YAML documents, JSON, or a kind: List.
+PATH is a file, a directory (recursive: *.yaml, *.yml, *.json; hidden entries
+skipped, symlinked directories followed) or - for stdin. Files may hold several
+YAML documents, JSON, or a kind: List. What cannot be read is an error: an
+unreadable file, a directory that cannot be listed, and in a directory a
+dangling or looping symlink, a FIFO or a device with a manifest name.
 
 Options:
   --registry FILE      registry YAML, or a ConfigMap manifest with data.registry.yaml
@@ -27,7 +30,9 @@ Options:
   --output text|json   text: file:line: error: [rule-id] message (default)
   -h, --help           this help
 
-Exit codes: 0 nothing at deny level, 1 deny-level violations, 2 usage, parse or registry errors.
+Text output escapes control characters from the inputs (\x1b, \n, \u2028, ...).
+
+Exit codes: 0 nothing at deny level, 1 deny-level violations, 2 usage, read, parse or registry errors.
 )";
 
 struct InputError {
