@@ -594,22 +594,32 @@ TEST_F(KubeClientTest, ConcurrentRequestsShareThePool) {
   cfg.token = "t";
   KubeClient client(cfg, fast_options());
   std::atomic<int> ok{0};
+  std::mutex failures_mutex;
+  std::vector<std::string> failures;
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 20; ++i) {
         const std::string id = std::to_string(t * 100 + i);
+        std::string failure;
         try {
           const HttpResponse res = client.get("/item/" + id);
-          if (res.status == 200 && res.body == id) ++ok;
-        } catch (const ApiError&) {
-          // counted as a failure below
+          if (res.status == 200 && res.body == id) {
+            ++ok;
+          } else {
+            failure = std::to_string(res.status) + " " + res.body;
+          }
+        } catch (const ApiError& e) {
+          failure = e.what();
         }
+        if (failure.empty()) continue;
+        std::lock_guard<std::mutex> lock(failures_mutex);
+        failures.push_back(failure);
       }
     });
   }
   for (auto& thread : threads) thread.join();
-  EXPECT_EQ(ok.load(), 16 * 20);
+  EXPECT_EQ(ok.load(), 16 * 20) << "first failure: " << (failures.empty() ? "" : failures.front());
 }
 
 }  // namespace
