@@ -13,6 +13,8 @@ namespace cdcguard {
 class RegistryError : public std::runtime_error {
  public:
   explicit RegistryError(std::vector<std::string> problems);
+  // what() is `headline` and the problems, one a line (default: "invalid registry").
+  RegistryError(const std::string& headline, std::vector<std::string> problems);
   const std::vector<std::string>& problems() const { return problems_; }
 
  private:

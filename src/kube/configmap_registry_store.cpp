@@ -393,7 +393,7 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
 
     nlohmann::json body = base->object;
     try {
-      body["data"][kDataKey] = render_registry_yaml(registry);
+      body["data"][kDataKey] = render_checked_registry_yaml(registry);
     } catch (const std::exception& e) {
       fail_all(batch, std::make_exception_ptr(StoreError("ConfigMap " + describe() + ": " + e.what())));
       return false;

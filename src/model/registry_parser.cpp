@@ -14,8 +14,8 @@ namespace cdcguard {
 
 namespace {
 
-std::string join_problems(const std::vector<std::string>& problems) {
-  std::string s = "invalid registry";
+std::string join_problems(const std::string& headline, const std::vector<std::string>& problems) {
+  std::string s = headline;
   for (const auto& p : problems) s += "\n  " + p;
   return s;
 }
@@ -400,7 +400,10 @@ class RegistryReader {
 }  // namespace
 
 RegistryError::RegistryError(std::vector<std::string> problems)
-    : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
+    : RegistryError("invalid registry", std::move(problems)) {}
+
+RegistryError::RegistryError(const std::string& headline, std::vector<std::string> problems)
+    : std::runtime_error(join_problems(headline, problems)), problems_(std::move(problems)) {}
 
 namespace {
 

@@ -322,7 +322,8 @@ std::vector<std::string> registry_write_problems(const Registry& r) {
 
 std::string render_checked_registry_yaml(const Registry& r) {
   std::vector<std::string> problems = registry_write_problems(r);
-  if (!problems.empty()) throw RegistryError(std::move(problems));
+  if (!problems.empty())
+    throw RegistryError("refusing to write a registry that could not be read back", std::move(problems));
   return render_registry_yaml(r);
 }
 
