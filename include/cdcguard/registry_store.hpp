@@ -32,14 +32,6 @@ class StoreUnavailable : public StoreError {
   using StoreError::StoreError;
 };
 
-// Throws StoreError naming every problem when `registry`, once written, would
-// not be read back by the registry parser (registry_write_problems): a bug in
-// a change must fail that change, never corrupt the stored registry.
-// FileRegistryStore checks every write itself; a change applied by a store
-// that does not (the ConfigMap store writes what its changes leave) calls it
-// at its end, where every store abandons the write when a change throws.
-void ensure_writable(const Registry& registry);
-
 // One version of the registry with its index built once, shared by every
 // request that reads it (a 10,000-entry registry is not re-parsed or re-indexed
 // per admission). Immutable.
@@ -61,7 +53,9 @@ class RegistryStore {
   // Runs `change` on the newest registry; when it returns true, the changed
   // registry is written. Returns the registry as it stands afterwards. Throws
   // StoreError when the registry cannot be read, parsed or written; the stored
-  // registry is then unchanged.
+  // registry is then unchanged. A registry that the parser would refuse is
+  // never written (render_checked_registry_yaml): a bug in a change fails
+  // that update instead of leaving a registry nobody can read.
   virtual Registry update(const std::function<bool(Registry&)>& change) = 0;
   // The last registry successfully read, even when the store cannot be
   // reached now; null when there never was one. For --on-api-error

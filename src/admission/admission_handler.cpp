@@ -208,19 +208,6 @@ bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const Cl
   return claim(registry, s.key(), s.server_id.id, now, style);
 }
 
-// Defence in depth: a change that leaves a registry the parser would refuse
-// fails (the admission is denied with the reason) instead of being written.
-// The file store checks every write itself; the ConfigMap store writes what
-// the changes leave, so the check runs inside the change, where both stores
-// abandon the write when it throws.
-std::function<bool(Registry&)> checked(std::function<bool(Registry&)> change) {
-  return [change = std::move(change)](Registry& registry) {
-    if (!change(registry)) return false;
-    ensure_writable(registry);
-    return true;
-  };
-}
-
 bool is_connect_cluster(const Request& r) {
   return r.kind.group == "kafka.strimzi.io" && r.kind.kind == "KafkaConnect";
 }
@@ -269,11 +256,11 @@ Response AdmissionHandler::validate(const Request& r) {
     if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now, style)) return out;
     judged = out;
     // The verdict that counts is the one computed against the version it is written into.
-    store_.update(checked([&](Registry& registry) {
+    store_.update([&](Registry& registry) {
       const RegistryIndex index(registry);
       out = verdict(r, *subject, evaluate(*subject, index, view.get(), now));
       return out.allowed && record(registry, *subject, now, style);
-    }));
+    });
     return out;
   } catch (const StoreUnavailable& e) {
     if (options_.on_api_error == OnApiError::AllowFromCache) {
@@ -403,9 +390,9 @@ Response AdmissionHandler::mutate(const Request& r) {
       return index.live_entry_of(subject->key(), now) == nullptr;  // else a retry: the claim exists
     };
     if (decide(snapshot->index) && !r.dry_run) {
-      store_.update(checked([&](Registry& registry) {
+      store_.update([&](Registry& registry) {
         return decide(RegistryIndex(registry)) && claim(registry, subject->key(), *id, now, style);
-      }));
+      });
     }
     if (!why.empty())
       return deny(r, 403, "cdc-guard cannot assign a server id to " + subject->key() + ": " + why);

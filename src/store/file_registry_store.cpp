@@ -155,12 +155,6 @@ bool blank_file(const std::string& path) {
 
 }  // namespace
 
-void ensure_writable(const Registry& registry) {
-  const std::vector<std::string> problems = registry_write_problems(registry);
-  if (!problems.empty())
-    throw StoreError("refusing to write a registry that could not be read back: " + joined(problems));
-}
-
 FileRegistryStore::FileRegistryStore(std::string path) : path_(std::move(path)) {
   start_watch();
 }

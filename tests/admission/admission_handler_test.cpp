@@ -424,8 +424,32 @@ TEST_F(AdmissionHandlerTest, ALapsedClaimMakesWayForTheNextOneAndTheRegistryStay
   EXPECT_EQ(never_created, 1);
 }
 
-// Defence in depth: whatever a change leaves, the store never writes a
-// registry that its parser would refuse; the admission is denied with why.
+// Defence in depth: a claim records the request's uid, and a uid YAML cannot
+// carry (a DEL byte is valid JSON and UTF-8) would leave a registry nobody can
+// read. The store refuses the write; the admission is denied with why.
+TEST_F(AdmissionHandlerTest, AClaimTheRegistryCouldNotReadBackIsDeniedAndNotWritten) {
+  HandlerOptions options;
+  options.pending_claims = true;
+  AdmissionHandler cluster_handler(
+      *store_, [] { return kNow; }, options);
+  const std::string before = file_text();
+  Request r = request("CREATE", connector("refunds-cdc", 184002));
+  r.uid = "uid-\x7f";
+  const Response v = cluster_handler.validate(r);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.code, 500);
+  EXPECT_NE(v.message.find("could not be read back"), std::string::npos) << v.message;
+  EXPECT_NE(v.message.find("entry ecommerce/refunds-cdc cannot be read back"), std::string::npos)
+      << v.message;
+  EXPECT_EQ(file_text(), before);
+  Request m = request("CREATE", connector("payments-cdc", nullptr));
+  m.uid = "uid-\x7f";
+  EXPECT_EQ(cluster_handler.mutate(m).code, 500);
+  EXPECT_EQ(file_text(), before);
+}
+
+// `: > registry.yaml` while serving: the empty file is a broken registry,
+// admissions that need it are denied with why, and it is never written over.
 TEST_F(AdmissionHandlerTest, AnEmptiedRegistryFileDeniesAndIsNeverWrittenOver) {
   for (const char* text : {"", "\n  \n", "# all gone\n"}) {
     SCOPED_TRACE(testing::PrintToString(text));
