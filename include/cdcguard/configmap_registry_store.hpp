@@ -48,7 +48,8 @@ class ConfigMapRegistryStore : public RegistryStore {
     // wait this long before the next: more changes go out together and the
     // other replicas get their turn.
     std::chrono::milliseconds write_interval{10};
-    // A change still waiting after this fails: the API server's webhook timeout is 5 s.
+    // update() answers within this (a change not written by then fails): the
+    // API server's webhook timeout is 5 s.
     std::chrono::milliseconds deadline{4000};
     // After a 409: a random pause up to this before re-reading.
     std::chrono::milliseconds conflict_backoff{5};
