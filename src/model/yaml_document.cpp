@@ -72,36 +72,64 @@ struct EventGuard {
   }
 };
 
-using Entries = std::vector<std::pair<std::string, YamlNode>>;
+// The children of one collection while it is built. The first kSmall wait on
+// a stack shared by all the collections being built (a nested collection's are
+// gone from it before its parent adds its next child), so a small collection
+// (nearly all are) gets one allocation of its final size. Past kSmall they go
+// to the collection's own vector, grown as usual: moving a big collection once
+// more would double its peak.
+template <class T>
+class Children {
+ public:
+  Children(std::vector<T>& stack, std::vector<T>& own) : stack_(stack), own_(own), base_(stack.size()) {}
 
-// The keys of the map being built (entries from `base` on), for the duplicate
-// check: a scan while the map is small (most are), a hash set of copies beyond.
+  template <class... Args>
+  void add(Args&&... args) {
+    if (!spilled_ && stack_.size() - base_ == kSmall) spill();
+    (spilled_ ? own_ : stack_).emplace_back(std::forward<Args>(args)...);
+  }
+  void finish() {
+    if (!spilled_) spill();
+  }
+  std::size_t size() const { return spilled_ ? own_.size() : stack_.size() - base_; }
+  const T& operator[](std::size_t i) const { return spilled_ ? own_[i] : stack_[base_ + i]; }
+
+ private:
+  static constexpr std::size_t kSmall = 32;
+  void spill() {
+    const auto first = stack_.begin() + static_cast<std::ptrdiff_t>(base_);
+    own_.assign(std::make_move_iterator(first), std::make_move_iterator(stack_.end()));
+    stack_.erase(first, stack_.end());
+    spilled_ = true;
+  }
+  std::vector<T>& stack_;
+  std::vector<T>& own_;
+  std::size_t base_;
+  bool spilled_ = false;
+};
+
+// The keys of the map being built, for the duplicate check: a scan while the
+// map is small (most are), a hash set of copies beyond.
 class MapKeys {
  public:
-  MapKeys(const Entries& entries, std::size_t base) : entries_(entries), base_(base) {}
+  explicit MapKeys(const Children<std::pair<std::string, YamlNode>>& entries) : entries_(entries) {}
   bool contains(const std::string& key) {
-    if (entries_.size() - base_ <= kScan) {
-      return std::any_of(entries_.begin() + static_cast<std::ptrdiff_t>(base_), entries_.end(),
-                         [&](const auto& e) { return e.first == key; });
+    const std::size_t n = entries_.size();
+    if (n <= kScan) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (entries_[i].first == key) return true;
+      }
+      return false;
     }
-    for (std::size_t i = base_ + index_.size(); i < entries_.size(); ++i) index_.insert(entries_[i].first);
+    for (std::size_t i = index_.size(); i < n; ++i) index_.insert(entries_[i].first);
     return index_.contains(key);
   }
 
  private:
   static constexpr std::size_t kScan = 24;
-  const Entries& entries_;
-  std::size_t base_;
+  const Children<std::pair<std::string, YamlNode>>& entries_;
   std::unordered_set<std::string> index_;  // the first index_.size() keys of the map
 };
-
-// Moves `from[base..]` into `to` (one allocation of the exact size) and drops it from `from`.
-template <class T>
-void move_tail(std::vector<T>& from, std::size_t base, std::vector<T>& to) {
-  const auto first = from.begin() + static_cast<std::ptrdiff_t>(base);
-  to.assign(std::make_move_iterator(first), std::make_move_iterator(from.end()));
-  from.erase(first, from.end());
-}
 
 class TreeBuilder {
  public:
@@ -223,15 +251,14 @@ class TreeBuilder {
       }
       case YAML_SEQUENCE_START_EVENT: {
         YamlNode n = YamlNode::make_sequence(line);
-        const std::size_t base = item_scratch_.size();
+        Children<YamlNode> items(item_scratch_, n.mutable_items());
         for (;;) {
           EventGuard ev;
           next(ev);
           if (ev.event.type == YAML_SEQUENCE_END_EVENT) break;
-          YamlNode item = node_from(ev.event, depth + 1);
-          item_scratch_.push_back(std::move(item));
+          items.add(node_from(ev.event, depth + 1));
         }
-        move_tail(item_scratch_, base, n.mutable_items());
+        items.finish();
         remember(event.data.sequence_start.anchor, n);
         return n;
       }
@@ -244,11 +271,9 @@ class TreeBuilder {
 
   YamlNode map_from(const yaml_event_t& event, int depth) {
     YamlNode n = YamlNode::make_map(static_cast<int>(event.start_mark.line) + 1);
-    // Entries collect on a stack shared by all maps being built (a nested map's
-    // are gone from it by the time its own entry is pushed), and move into the
-    // map once, at their final size.
-    const std::size_t base = entry_scratch_.size();
-    MapKeys seen(entry_scratch_, base);
+    Children<std::pair<std::string, YamlNode>> entries(entry_scratch_, n.mutable_entries());
+    Children<int> key_lines(key_line_scratch_, n.mutable_key_lines());
+    MapKeys seen(entries);
     std::vector<YamlNode> merges;
     for (;;) {
       EventGuard key;
@@ -281,8 +306,8 @@ class TreeBuilder {
       YamlNode value = depth == 0 && streamed(key_text, value_event.event)
                            ? stream_items(value_event.event, depth + 1)
                            : node_from(value_event.event, depth + 1);
-      entry_scratch_.emplace_back(std::move(key_text), std::move(value));
-      key_line_scratch_.push_back(key_line);
+      entries.add(std::move(key_text), std::move(value));
+      key_lines.add(key_line);
     }
     for (auto& source : merges) {
       for (std::size_t i = 0; i < source.entries().size(); ++i) {
@@ -290,12 +315,12 @@ class TreeBuilder {
         if (seen.contains(merged_key)) continue;
         const auto& lines = source.mutable_key_lines();
         const int merged_line = i < lines.size() ? lines[i] : source.line();
-        entry_scratch_.emplace_back(std::move(merged_key), std::move(merged_value));
-        key_line_scratch_.push_back(merged_line);
+        entries.add(std::move(merged_key), std::move(merged_value));
+        key_lines.add(merged_line);
       }
     }
-    move_tail(entry_scratch_, base, n.mutable_entries());
-    move_tail(key_line_scratch_, base, n.mutable_key_lines());
+    entries.finish();
+    key_lines.finish();
     remember(event.data.mapping_start.anchor, n);
     return n;
   }
@@ -336,7 +361,8 @@ class TreeBuilder {
 
   std::string_view text_;
   const YamlItemStream* stream_;
-  Entries entry_scratch_;               // entries of the maps being built, innermost last
+  std::vector<std::pair<std::string, YamlNode>>
+      entry_scratch_;                   // entries of the maps being built, innermost last
   std::vector<int> key_line_scratch_;   // their key lines
   std::vector<YamlNode> item_scratch_;  // items of the sequences being built
   yaml_parser_t parser_{};

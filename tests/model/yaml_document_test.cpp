@@ -373,6 +373,73 @@ TEST(YamlDocument, ReasonableNestingIsAccepted) {
   EXPECT_EQ(n->scalar(), "1");
 }
 
+// Maps and lists of every width keep all their children, in order, with
+// their lines, nested in each other; a duplicate is found however far apart.
+TEST(YamlDocument, WideCollectionsKeepEveryChildInOrder) {
+  for (const int width : {0, 1, 23, 24, 25, 31, 32, 33, 64, 200}) {
+    SCOPED_TRACE(width);
+    std::string text = "outer:\n";
+    for (int i = 0; i < width; ++i) {
+      text += "  k" + std::to_string(i) + ":\n";
+      for (int j = 0; j < width % 7 + i % 3; ++j) text += "  - {a: " + std::to_string(j) + "}\n";
+    }
+    text += "list: [";
+    for (int i = 0; i < width; ++i) text += (i ? ", " : "") + std::to_string(i);
+    text += "]\n";
+    const auto docs = parse_yaml_documents(text);
+    ASSERT_EQ(docs.size(), 1u);
+    const YamlNode& outer = at(docs[0].root, "outer");
+    if (width == 0) {
+      EXPECT_TRUE(outer.is_null());
+    } else {
+      ASSERT_EQ(outer.entries().size(), static_cast<std::size_t>(width));
+    }
+    int line = 2;
+    for (int i = 0; i < width; ++i) {
+      const auto& [key, value] = outer.entries()[static_cast<std::size_t>(i)];
+      EXPECT_EQ(key, "k" + std::to_string(i));
+      EXPECT_EQ(outer.key_line(key), line);
+      const std::size_t items = static_cast<std::size_t>(width % 7 + i % 3);
+      if (items == 0) {
+        EXPECT_TRUE(value.is_null());
+      } else {
+        ASSERT_EQ(value.items().size(), items);
+        EXPECT_EQ(at(value.items().back(), "a").scalar(), std::to_string(items - 1));
+      }
+      line += 1 + static_cast<int>(items);
+    }
+    const YamlNode& list = at(docs[0].root, "list");
+    ASSERT_EQ(list.items().size(), static_cast<std::size_t>(width));
+    for (int i = 0; i < width; ++i)
+      EXPECT_EQ(list.items()[static_cast<std::size_t>(i)].scalar(), std::to_string(i));
+  }
+}
+
+TEST(YamlDocument, DuplicateKeyFarApartInAWideMap) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += "k" + std::to_string(i) + ": " + std::to_string(i) + "\n";
+  text += "k7: again\n";
+  try {
+    parse_yaml_documents(text);
+    FAIL() << "expected YamlParseError";
+  } catch (const YamlParseError& e) {
+    EXPECT_EQ(e.line(), 101);
+    EXPECT_NE(std::string(e.what()).find("\"k7\""), std::string::npos) << e.what();
+  }
+}
+
+TEST(YamlDocument, MergeIntoAWideMapKeepsItsOwnKeys) {
+  std::string text = "base: &b {k3: merged, extra: merged}\nwide:\n  <<: *b\n";
+  for (int i = 0; i < 40; ++i) text += "  k" + std::to_string(i) + ": own\n";
+  const auto docs = parse_yaml_documents(text);
+  const YamlNode& wide = at(docs[0].root, "wide");
+  ASSERT_EQ(wide.entries().size(), 41u);
+  EXPECT_EQ(at(wide, "k3").scalar(), "own");
+  EXPECT_EQ(at(wide, "extra").scalar(), "merged");
+  EXPECT_EQ(wide.key_line("extra"), 1);
+  EXPECT_EQ(wide.key_line("k39"), 43);
+}
+
 // ---------------------------------------------------------------------------
 // Items of a top-level list, one at a time (YamlItemStream)
 
