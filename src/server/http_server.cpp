@@ -155,6 +155,7 @@ struct HttpServer::Impl {
     Handling,   // a handler has the request
     Writing,    // the response is being sent
     Lingering,  // write side closed; reading and dropping until the peer closes
+    Closed,     // closed; freed at the end of the loop's turn
   };
 
   struct Conn {
@@ -307,7 +308,9 @@ struct HttpServer::Impl {
       expire(SteadyClock::now());
       if (listener_paused_until && SteadyClock::now() >= *listener_paused_until) resume_listener();
       open_count.store(conns.size(), std::memory_order_relaxed);
+      graveyard.clear();
     }
+    graveyard.clear();
     open_count.store(0, std::memory_order_relaxed);
   }
 
@@ -436,6 +439,7 @@ struct HttpServer::Impl {
           break;
         case Phase::Handling:
         case Phase::Writing:
+        case Phase::Closed:
           rank = 0;
           break;
       }
@@ -475,6 +479,8 @@ struct HttpServer::Impl {
         break;
       case Phase::Lingering:
         linger(c);
+        break;
+      case Phase::Closed:
         break;
     }
   }
@@ -878,6 +884,7 @@ struct HttpServer::Impl {
           close_conn(c, std::nullopt);
           break;
         case Phase::Handling:
+        case Phase::Closed:
           break;
       }
     }
@@ -889,13 +896,21 @@ struct HttpServer::Impl {
     closed[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
   }
 
+  // The connection object lives on until the end of the loop's turn: a caller
+  // up the stack may still look at it (and finds it Closed).
   void close_conn(Conn& c, std::optional<CloseReason> reason) {
+    if (c.phase == Phase::Closed) return;
     if (reason) count_close(*reason);
     clear_deadline(c);
     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
     if (c.ssl) SSL_free(c.ssl);
+    c.ssl = nullptr;
     ::close(c.fd);
-    conns.erase(c.id);  // destroys c
+    c.fd = -1;
+    c.phase = Phase::Closed;
+    auto it = conns.find(c.id);
+    graveyard.push_back(std::move(it->second));
+    conns.erase(it);
   }
 
   void shutdown_all() {
@@ -918,6 +933,7 @@ struct HttpServer::Impl {
 
   // Owned by the loop thread.
   std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns;
+  std::vector<std::unique_ptr<Conn>> graveyard;  // closed this turn
   std::multimap<TimePoint, std::uint64_t> timers;
   std::vector<std::uint64_t> ready;
   std::uint64_t next_id = 2;
