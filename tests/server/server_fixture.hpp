@@ -99,7 +99,9 @@ class WebhookServerFixture : public testing::Test {
     o.tls_cert = cert_path_.string();
     o.tls_key = key_path_.string();
     o.threads = 16;
-    o.read_timeout = std::chrono::milliseconds(500);
+    // A hang guard (a handshake under ASan on a loaded machine can take a
+    // second); the tests of the deadline itself set a short one.
+    o.read_timeout = std::chrono::milliseconds(30000);
     o.certificate_poll = std::chrono::milliseconds(20);
     return o;
   }

@@ -55,7 +55,7 @@ inline void set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
 // GET over plain HTTP on 127.0.0.1 (the metrics port), Connection: close.
 inline HttpReply plain_http_get(int port, const std::string& path) {
   const int fd = tcp_connect(port);
-  set_receive_timeout(fd, std::chrono::milliseconds(5000));
+  set_receive_timeout(fd, std::chrono::milliseconds(30000));
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   std::string raw;
@@ -78,7 +78,8 @@ class TlsConnection {
     int min_version = 0;
     int max_version = 0;
     bool legacy = false;  // security level 0, so OpenSSL 3 offers TLS 1.0/1.1 at all
-    std::chrono::milliseconds timeout{5000};
+    // How long a read may wait: a hang guard for a loaded machine, never a speed claim.
+    std::chrono::milliseconds timeout{30000};
   };
 
   TlsConnection(int port, const Options& options) : fd_(tcp_connect(port)), timeout_(options.timeout) {
