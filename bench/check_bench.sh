@@ -13,8 +13,14 @@
 #   BENCH_STRESS        1: also time worst cases (gen_tree.py --stress): N connectors sharing one
 #                       server id and history topic, N KafkaConnects on one Kafka, for
 #                       N in BENCH_STRESS_SIZES (default "500 1000 2000"), one run each
+#   BENCH_BIG           1: also time one big file (gen_tree.py --big): a `kind: List` as
+#                       `kubectl get -o yaml` prints it, and the same objects as a multi-document
+#                       stream, each BENCH_BIG_BYTES (default 60000000), BENCH_BIG_RUNS runs
+#                       (default 3); fails when the max RSS is over BENCH_BIG_MAX_RATIO (default 10)
+#                       times the file's size. BENCH_SIZES="" skips the trees.
 # Output: a table on stdout; raw data and results.md under bench/out/ (gitignored).
-# Exit status: 0 when every size ran and gave the expected verdict, else 1.
+# Exit status: 0 when every size ran and gave the expected verdict (and the big files stayed
+# within their memory budget), else 1.
 set -euo pipefail
 
 bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,7 +29,7 @@ cd "$repo"
 
 default_bin=build-bench/cdc-guard
 BIN=${CDCGUARD_BIN:-$default_bin}
-SIZES=${BENCH_SIZES:-"1000 10000 100000"}
+SIZES=${BENCH_SIZES-"1000 10000 100000"}
 RUNS_SMALL=${BENCH_RUNS_SMALL:-5}
 RUNS_LARGE=${BENCH_RUNS_LARGE:-3}
 MAX_LOAD=${BENCH_MAX_LOAD:-}
@@ -262,5 +268,68 @@ if [[ ${BENCH_STRESS:-0} == 1 ]]; then
         "$kind" "$n" "$before" "$(((t1 - t0) / 1000000))e-3" "$u" "$s" "$m"
     done
   done | tee "$OUT/stress.md"
+fi
+# --- big files (optional) ---------------------------------------------------------
+if [[ ${BENCH_BIG:-0} == 1 ]]; then
+  bytes=${BENCH_BIG_BYTES:-60000000}
+  big_runs=${BENCH_BIG_RUNS:-3}
+  max_ratio=${BENCH_BIG_MAX_RATIO:-10}
+  ((have_time)) || { say "check_bench: BENCH_BIG needs /usr/bin/time (package time)"; exit 1; }
+  echo
+  echo "One big file ($bytes bytes; min of $big_runs runs; max RSS of the worst run):"
+  echo
+  echo "| file | connectors | wall | CPU (user+sys) | max RSS | RSS / file size | load1 |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  (
+    big_status=0
+    for shape in list stream; do
+      dir=$TREES/big-$shape-$bytes
+      if [[ ! -f $dir/.stamp || $(cat "$dir/.stamp") != "$stamp" ]]; then
+        say "check_bench: generating $dir"
+        python3 bench/gen_tree.py --big "$shape" --bytes "$bytes" --out "$dir"
+        echo "$stamp" >"$dir/.stamp"
+      fi
+      file=$dir/$shape.yaml
+      cmd=("$BIN" check --registry "$dir/registry.yaml" --now "$NOW" "$file")
+      rc=0
+      "${cmd[@]}" --output json >"$OUT/big-$shape.json" 2>"$OUT/big-$shape.err" || rc=$?
+      wait_for_load
+      before=$(load1)
+      : >"$OUT/big-$shape.tsv"
+      for ((i = 0; i < big_runs; i++)); do
+        t0=$(date +%s%N)
+        /usr/bin/time -f '%U %S %M' -o "$OUT/big-time.txt" "${cmd[@]}" >/dev/null 2>&1 || true
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000)) $(tail -n 1 "$OUT/big-time.txt")" >>"$OUT/big-$shape.tsv"
+      done
+      if ! python3 - "$OUT/big-$shape.tsv" "$OUT/big-$shape.json" "$rc" "$file" "$shape" "$max_ratio" "$before" <<'PY'; then
+import json, os, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+rc, path, shape, max_ratio, load = int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]), sys.argv[7]
+size = os.path.getsize(path)
+wall = min(r[0] for r in rows) / 1e6
+cpu = min(r[1] + r[2] for r in rows)
+rss = max(r[3] for r in rows) * 1024
+try:
+    s = json.load(open(sys.argv[2]))["summary"]
+    connectors = f"{s['connectors']:,}"
+except (ValueError, KeyError):
+    s, connectors = None, "?"
+print(f"| {shape} | {connectors} | {wall:.2f} s | {cpu:.2f} s | {rss / 2**20:.0f} MiB | {rss / size:.1f} | {load} |")
+problems = []
+if rc != 0:
+    problems.append(f"exit code {rc}, expected 0 (the generator plants no conflict)")
+if rss > max_ratio * size:
+    problems.append(f"max RSS {rss / 2**20:.0f} MiB is over {max_ratio:g} x the file ({size / 2**20:.0f} MiB)")
+if problems:
+    print("  " + "; ".join(problems), file=sys.stderr)
+    sys.exit(1)
+PY
+        big_status=1
+      fi
+    done
+    exit $big_status
+  ) | tee "$OUT/big.md"
+  [[ ${PIPESTATUS[0]} == 0 ]] || status=1
 fi
 exit $status
