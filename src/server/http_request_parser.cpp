@@ -365,7 +365,7 @@ std::size_t HttpRequestParser::feed_chunked(std::string_view data) {
         // CRLF (or a bare LF) after the data, nothing else.
         const char c = data[i++];
         if (c == '\r' && line_.empty()) {
-          line_ = "\r";
+          line_.push_back('\r');  // (not = "\r": GCC 12 -O3 warns falsely, bug 105329)
         } else if (c == '\n') {
           line_.clear();
           chunk_state_ = ChunkState::Size;

@@ -104,6 +104,23 @@ TEST_F(Hardening, AChunkedUploadIsCutOffOnceItCrossesTheLimit) {
   EXPECT_LT(sent, kPlanned / 8) << "the server kept reading a body it had refused";
 }
 
+// All of it in one write: the refusal, the drop of what follows and the close
+// happen while the server is still reading that first burst.
+TEST_F(Hardening, AnUploadOverTheLimitSentInOneGoIsRefusedAndClosed) {
+  server::ServerOptions o = options();
+  o.max_body_bytes = 1024;
+  start(o);
+  for (int round = 0; round < 10; ++round) {
+    TlsConnection c = connect(patient());
+    std::string wire = chunked_head("/validate");
+    for (int i = 0; i < 16; ++i) wire += chunk(std::string(32 * 1024, ' '));
+    c.try_send(wire);
+    c.read_reply();  // 413, or a reset that overtook it
+    EXPECT_TRUE(c.closed_by_peer()) << "round " << round;
+  }
+  EXPECT_EQ(connect(patient()).request("GET", "/healthz", "", "").status, 200);
+}
+
 TEST_F(Hardening, TheMetricsPortLimitsBodiesToo) {
   server::ServerOptions o = options();
   o.max_body_bytes = 64 * 1024;
@@ -235,6 +252,26 @@ TEST_F(Hardening, PipelinedRequestsAreAnsweredInOrder) {
     ASSERT_EQ(h.status, 200) << "healthz " << i;
     EXPECT_EQ(h.body, "ok\n");
   }
+}
+
+// Clients that reset the connection while their requests are being answered
+// (a crash, a killed process): every close happens mid-call somewhere in the
+// server; it goes on serving.
+TEST_F(Hardening, ClientsThatResetMidResponseDoNotHurtTheServer) {
+  start();
+  const std::string request = admission_post("/validate", fixture("create-registered-id.json").dump());
+  std::string pipelined;
+  for (int i = 0; i < 20; ++i) pipelined += request + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string probes;  // answered on the event loop itself, while it reads
+  for (int i = 0; i < 200; ++i) probes += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int round = 0; round < 30; ++round) {
+    TlsConnection c = connect(patient());
+    c.send(round % 2 ? pipelined : probes);
+    if (round % 3 == 1) c.read_reply();  // some after an answer, some before any
+    c.reset();
+  }
+  EXPECT_EQ(review("/validate", fixture("create-registered-id.json"))["response"]["allowed"], true);
+  EXPECT_EQ(connect(patient()).request("GET", "/healthz", "", "").status, 200);
 }
 
 TEST_F(Hardening, ExpectContinueIsHonouredAndATooLargeBodyIsRefusedBeforeItIsSent) {

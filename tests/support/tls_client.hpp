@@ -116,6 +116,15 @@ class TlsConnection {
   TlsConnection& operator=(const TlsConnection&) = delete;
 
   std::string version() const { return SSL_get_version(ssl_); }
+  // Closes the connection with a reset (SO_LINGER 0), as a crashing client would.
+  void reset() {
+    const linger hard{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    SSL_free(ssl_);
+    ssl_ = nullptr;
+    ::close(fd_);
+    fd_ = -1;
+  }
   std::string peer_subject() const {
     X509* peer = SSL_get1_peer_certificate(ssl_);
     if (!peer) return {};
