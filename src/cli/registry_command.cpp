@@ -1,6 +1,7 @@
 #include <sys/stat.h>
 
 #include "cdcguard/connector_index.hpp"
+#include "cdcguard/display_text.hpp"
 #include "cdcguard/manifest.hpp"
 #include "cdcguard/names.hpp"
 #include "cdcguard/registry_index.hpp"
@@ -136,10 +137,10 @@ int render(const std::vector<std::string>& args, Streams io) {
     io.out << (format == "yaml" ? render_registry_yaml(registry) : render_registry_markdown(registry));
     return kExitOk;
   } catch (const UsageError& e) {
-    io.err << "cdc-guard registry render: " << e.what() << "\n\n" << kRenderHelp;
+    io.err << "cdc-guard registry render: " << escape_for_display(e.what()) << "\n\n" << kRenderHelp;
     return kExitUsage;
   } catch (const RegistryError& e) {
-    for (const auto& p : e.problems()) io.err << p << "\n";
+    for (const auto& p : e.problems()) io.err << escape_for_display(p) << "\n";
     return kExitUsage;
   }
 }
@@ -180,7 +181,8 @@ int next(const std::vector<std::string>& args, Streams io) {
       problems.push_back({e.location.file + ":" + std::to_string(e.location.line), e.message});
     }
     if (!problems.empty()) {
-      for (const auto& p : problems) io.err << p.path << ": error: " << p.message << "\n";
+      for (const auto& p : problems)
+        io.err << escape_for_display(p.path) << ": error: " << escape_for_display(p.message) << "\n";
       return kExitUsage;
     }
     for (auto& c : manifests.connectors) connectors.upsert(std::move(c));
@@ -190,16 +192,16 @@ int next(const std::vector<std::string>& args, Streams io) {
     const std::string connector = name.empty() ? "" : ns + "/" + name;
     const Allocation a = allocator.next_for(ns, connector);
     if (!a.id) {
-      io.err << "cdc-guard registry next: " << a.error << "\n";
+      io.err << "cdc-guard registry next: " << escape_for_display(a.error) << "\n";
       return kExitViolations;
     }
     io.out << *a.id << "\n";
     return kExitOk;
   } catch (const UsageError& e) {
-    io.err << "cdc-guard registry next: " << e.what() << "\n\n" << kNextHelp;
+    io.err << "cdc-guard registry next: " << escape_for_display(e.what()) << "\n\n" << kNextHelp;
     return kExitUsage;
   } catch (const RegistryError& e) {
-    for (const auto& p : e.problems()) io.err << p << "\n";
+    for (const auto& p : e.problems()) io.err << escape_for_display(p) << "\n";
     return kExitUsage;
   }
 }

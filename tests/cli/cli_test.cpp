@@ -783,6 +783,21 @@ entries:
       << r.out;
 }
 
+TEST(CliRegistryNext, RegistryProblemsAreEscapedLikeCheck) {
+  TempDir tmp;
+  // The file's own name carries the escape sequence: every problem line starts with it.
+  const std::string name = "reg\x1b[31m.yaml";
+  tmp.write(name, "rules:\n  range: {from: 184000, to: nope}\n");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"registry", "next", "--registry", name, "--namespace", "ecommerce"},
+        std::vector<std::string>{"registry", "render", "--registry", name}}) {
+    const RunResult r = run_cdcguard(args, in_dir(tmp.path()));
+    ASSERT_TRUE(ExitedWith(r, 2)) << args[1];
+    EXPECT_TRUE(Printable(r.err)) << r.err;
+    EXPECT_TRUE(contains(r.err, "reg\\x1b[31m.yaml:")) << r.err;
+  }
+}
+
 TEST(CliRegistryRender, YamlOfAConfigMapIsABareRegistry) {
   TempDir tmp;
   const RunResult rendered = run_cdcguard(
