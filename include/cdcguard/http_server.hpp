@@ -16,10 +16,12 @@
 #include "cdcguard/http_request_parser.hpp"
 
 // An HTTP/1.1 server (over TLS, or plain for metrics) built for a webhook on
-// the write path of a cluster. One event-loop thread owns every socket: a
-// connection costs a file descriptor and a few kilobytes, never a thread, so
-// slow or idle clients cannot starve the others. Handlers run on a pool of
-// workers (or, for cheap probes, on the loop itself).
+// the write path of a cluster. Sockets are non-blocking and watched by epoll;
+// a pool of threads takes their events (EPOLLONESHOT: one thread per
+// connection at a time), reads, runs the handler and writes the response in
+// one go. A connection between events costs a file descriptor and a few
+// kilobytes, never a thread, so slow or idle clients cannot starve the others;
+// a thread is held only while a whole request is being handled.
 //
 // - A request must arrive whole (head and body) within `request_timeout` of
 //   its first byte, the TLS handshake within the same time of the accept; a
@@ -71,15 +73,12 @@ struct HttpServerStats {
 class HttpServer {
  public:
   using Handler = std::function<void(const HttpRequest&, HttpResponse&)>;
-  enum class Dispatch {
-    Worker,  // on the worker pool (anything that may block)
-    Inline,  // on the event loop (cheap, never blocking: health probes)
-  };
 
   struct Options {
     std::string address = "0.0.0.0";
     int port = 0;            // 0: any free port
     SSL_CTX* tls = nullptr;  // null: plain HTTP; not owned, must outlive the server
+    // Threads that serve connections (and run handlers, which may block).
     std::size_t workers = 8;
     HttpLimits limits;
     std::chrono::milliseconds request_timeout{10000};
@@ -104,12 +103,11 @@ class HttpServer {
 
   // Exact path (the query is ignored for routing). A path with routes but not
   // for the request's method gets 405 with Allow; an unknown path 404.
-  void route(const std::string& method, const std::string& path, Handler handler,
-             Dispatch dispatch = Dispatch::Worker);
+  void route(const std::string& method, const std::string& path, Handler handler);
 
   // Binds and listens; throws HttpServerError. Returns the port.
   int bind();
-  void start();  // the loop and the workers
+  void start();  // the threads
   int port() const;
 
   // Responses carry `Connection: close` from now on (the process is going away).

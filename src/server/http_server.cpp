@@ -53,59 +53,6 @@ std::string peer_address(const sockaddr_storage& addr) {
   return text;
 }
 
-// A fixed pool of threads taking tasks in order.
-class WorkerPool {
- public:
-  WorkerPool(std::size_t threads, const std::string& name) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
-      threads_.emplace_back([this, name] {
-        pthread_setname_np(pthread_self(), (name.substr(0, 10) + "-work").c_str());
-        run();
-      });
-    }
-  }
-  ~WorkerPool() { stop(); }
-
-  void post(std::function<void()> task) {
-    {
-      std::lock_guard guard(mutex_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
-  // Drops the tasks not started yet and joins the threads (after the running ones).
-  void stop() {
-    {
-      std::lock_guard guard(mutex_);
-      if (stopping_) return;
-      stopping_ = true;
-      tasks_.clear();
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (stopping_) return;
-      auto task = std::move(tasks_.front());
-      tasks_.pop_front();
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  std::vector<std::thread> threads_;
-  bool stopping_ = false;
-};
-
 enum class Io { Ok, WantRead, WantWrite, Eof, Error };
 
 }  // namespace
@@ -148,22 +95,37 @@ std::string_view http_reason_phrase(int status) {
 }
 
 struct HttpServer::Impl {
-  enum class Phase {
+  enum class Phase : std::uint8_t {
     Handshake,  // TLS handshake in progress
     Idle,       // waiting for the first byte of a request
     Receiving,  // a request has started to arrive
-    Handling,   // a handler has the request
+    Handling,   // its handler runs
     Writing,    // the response is being sent
     Lingering,  // write side closed; reading and dropping until the peer closes
-    Closed,     // closed; freed at the end of the loop's turn
+    Closed,
   };
 
+  static constexpr std::int64_t kNoDeadline = INT64_MAX;
+
+  // A connection is armed in epoll with EPOLLONESHOT: an event goes to one
+  // thread, which claims it (`busy`), does everything that can be done now
+  // (read, run the handler, write) and arms it again before letting go. The
+  // reaper and the accept path claim a connection the same way to time it out
+  // or evict it, so exactly one thread touches its state at a time.
   struct Conn {
-    std::uint64_t id = 0;
+    Conn(std::uint64_t i, HttpLimits limits) : id(i), parser(limits) {}
+    const std::uint64_t id;
     int fd = -1;
     SSL* ssl = nullptr;
     std::string remote;
-    Phase phase = Phase::Idle;
+    std::atomic<bool> busy{false};
+    // An event came while another thread held it (see serve_events).
+    std::atomic<bool> missed{false};
+    // Read without the claim by the reaper and the eviction scan.
+    std::atomic<Phase> phase{Phase::Idle};
+    std::atomic<std::int64_t> deadline_ns{kNoDeadline};
+    std::atomic<std::int64_t> since_ns{0};  // when the current phase began (eviction order)
+    // Only under the claim.
     HttpRequestParser parser;
     std::string in;  // read, not yet parsed (a pipelined request)
     std::size_t in_pos = 0;
@@ -173,27 +135,21 @@ struct HttpServer::Impl {
     bool continue_sent = false;
     bool keep_alive = true;
     int minor_version = 1;
-    std::uint32_t interest = 0;
-    TimePoint since;  // when the current phase began (eviction order)
-    std::multimap<TimePoint, std::uint64_t>::iterator timer;
-    bool has_timer = false;
+    std::uint32_t want = kIn;  // what to wait for when the turn ends
     std::size_t lingered = 0;  // bytes dropped after the last response
-
-    explicit Conn(HttpLimits limits) : parser(limits) {}
   };
+  using ConnPtr = std::shared_ptr<Conn>;
 
   struct Route {
     std::string method;
     Handler handler;
-    Dispatch dispatch;
-  };
-
-  struct Completion {
-    std::uint64_t id;
-    HttpResponse response;
   };
 
   explicit Impl(Options o) : options(std::move(o)) {}
+
+  static std::int64_t ns(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  }
 
   // ---- set-up -------------------------------------------------------------
 
@@ -238,114 +194,106 @@ struct HttpServer::Impl {
     throw HttpServerError("cannot listen on " + options.address + ":" + port_text + ": " + error);
   }
 
-  void start_loop() {
+  void start_threads() {
     epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
     wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (epoll_fd < 0 || wake_fd < 0)
       throw HttpServerError("cannot create an epoll instance: " + errno_text(errno));
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = kIn | EPOLLONESHOT;
     ev.data.u64 = kListenerTag;
     ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
+    // Level-triggered and never read: once written, every thread sees it and ends.
+    ev.events = kIn;
     ev.data.u64 = kWakeTag;
     ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
-    workers = std::make_unique<WorkerPool>(options.workers, options.name);
-    loop_thread = std::thread([this] {
-      pthread_setname_np(pthread_self(), (options.name.substr(0, 10) + "-loop").c_str());
-      loop();
+    const std::size_t count = std::max<std::size_t>(options.workers, 1);
+    for (std::size_t i = 0; i < count; ++i) {
+      threads.emplace_back([this] {
+        pthread_setname_np(pthread_self(), (options.name.substr(0, 10) + "-http").c_str());
+        serve_events();
+      });
+    }
+    reaper = std::thread([this] {
+      pthread_setname_np(pthread_self(), (options.name.substr(0, 10) + "-reap").c_str());
+      reap();
     });
   }
 
-  void wake() {
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = ::write(wake_fd, &one, sizeof one);
-  }
+  // ---- the event threads --------------------------------------------------
 
-  // ---- the loop -----------------------------------------------------------
-
-  void loop() {
-    std::vector<epoll_event> events(256);
+  void serve_events() {
+    epoll_event ev{};
     while (true) {
-      const TimePoint now = SteadyClock::now();
-      if (draining) {
-        if (conns.empty()) break;
-        if (now >= drain_deadline) {
-          while (!conns.empty()) close_conn(*conns.begin()->second, CloseReason::Shutdown);
-          break;
-        }
+      const int n = ::epoll_wait(epoll_fd, &ev, 1, -1);
+      if (n <= 0) continue;  // EINTR
+      const std::uint64_t tag = ev.data.u64;
+      if (tag == kWakeTag) return;
+      if (tag == kListenerTag) {
+        accept_all();
+        continue;
       }
-      TimePoint next = now + std::chrono::seconds(1);
-      if (!timers.empty()) next = std::min(next, timers.begin()->first);
-      if (draining) next = std::min(next, drain_deadline);
-      if (listener_paused_until) next = std::min(next, *listener_paused_until);
-      const auto wait_ms =
-          std::chrono::ceil<std::chrono::milliseconds>(std::max(next - now, SteadyClock::duration{}));
-      const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
-                                 static_cast<int>(wait_ms.count()));
-      for (int i = 0; i < n; ++i) {
-        const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
-        const std::uint32_t what = events[static_cast<std::size_t>(i)].events;
-        if (tag == kListenerTag) {
-          accept_all();
-        } else if (tag == kWakeTag) {
-          std::uint64_t count;
-          [[maybe_unused]] const auto r = ::read(wake_fd, &count, sizeof count);
-          take_commands();
-        } else if (auto it = conns.find(tag); it != conns.end()) {
-          on_ready(*it->second, what);
-        }
+      const ConnPtr conn = find(tag);
+      if (!conn) continue;  // closed meanwhile
+      if (!claim(*conn)) {
+        // Another thread holds it (the reaper, or an owner between arming
+        // it and letting go). This event is out of epoll now: leave word, and
+        // the holder arms it again when it lets go (the kernel then reports
+        // what is still there). It may have let go already: try once more.
+        conn->missed.store(true);
+        if (!claim(*conn)) continue;
+        conn->missed.store(false);
       }
-      // Connections with a pipelined request already read: one request each per turn.
-      auto todo = std::move(ready);
-      ready.clear();
-      for (const std::uint64_t id : todo) {
-        if (auto it = conns.find(id); it != conns.end() && it->second->phase == Phase::Idle) {
-          Conn& c = *it->second;
-          process_input(c);
-          if (c.phase == Phase::Idle || c.phase == Phase::Receiving) read_request(c);
-        }
-      }
-      expire(SteadyClock::now());
-      if (listener_paused_until && SteadyClock::now() >= *listener_paused_until) resume_listener();
-      open_count.store(conns.size(), std::memory_order_relaxed);
-      graveyard.clear();
+      if (conn->phase.load() != Phase::Closed) on_ready(*conn, ev.events);
+      end_turn(*conn);
     }
-    graveyard.clear();
-    open_count.store(0, std::memory_order_relaxed);
   }
 
-  void take_commands() {
-    std::vector<Completion> done;
-    bool stop_now = false;
-    {
-      std::lock_guard guard(mutex);
-      done.swap(completions);
-      stop_now = stop_requested && !draining;
-    }
-    for (auto& c : done) {
-      auto it = conns.find(c.id);
-      if (it != conns.end() && it->second->phase == Phase::Handling)
-        respond(*it->second, std::move(c.response));
-    }
-    if (stop_now) begin_drain();
+  static bool claim(Conn& c) {
+    bool expected = false;
+    return c.busy.compare_exchange_strong(expected, true);
   }
 
-  void begin_drain() {
-    draining = true;
-    {
-      std::lock_guard guard(mutex);
-      drain_deadline = requested_deadline;
+  // Arms the connection for what it waits for, then lets go of it.
+  void end_turn(Conn& c) {
+    arm(c);
+    release(c);
+  }
+  void arm(Conn& c) {
+    if (c.phase.load() == Phase::Closed) return;
+    epoll_event ev{};
+    ev.events = c.want | EPOLLONESHOT;
+    ev.data.u64 = c.id;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
+  }
+  // Lets go; an event that another thread took out of epoll meanwhile is
+  // reported again by arming once more (level-triggered: what is still there).
+  void release(Conn& c) {
+    c.busy.store(false);
+    while (c.missed.load()) {
+      if (!claim(c)) return;  // its holder looks again when it lets go
+      c.missed.store(false);
+      arm(c);
+      c.busy.store(false);
     }
-    if (listen_fd >= 0) {
-      ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
-      ::close(listen_fd);
-      listen_fd = -1;
-    }
-    // Idle connections keep their idle deadline: a request the client sends on
-    // one before then is answered (with Connection: close), not reset.
+  }
+
+  ConnPtr find(std::uint64_t id) {
+    std::lock_guard guard(conns_mutex);
+    auto it = conns.find(id);
+    return it == conns.end() ? nullptr : it->second;
+  }
+
+  std::vector<ConnPtr> all_connections() {
+    std::lock_guard guard(conns_mutex);
+    std::vector<ConnPtr> out;
+    out.reserve(conns.size());
+    for (const auto& [id, c] : conns) out.push_back(c);
+    return out;
   }
 
   void accept_all() {
+    std::lock_guard guard(listener_mutex);
     while (listen_fd >= 0) {
       sockaddr_storage addr{};
       socklen_t len = sizeof addr;
@@ -355,76 +303,79 @@ struct HttpServer::Impl {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: make room if anything can go, else stop
-          // accepting for a moment (the backlog would wake the loop forever).
-          if (!evict_one()) pause_listener();
+          // accepting for a moment (the backlog would wake a thread forever).
+          if (!evict_one()) {
+            listener_paused_until_ns.store(ns(SteadyClock::now() + std::chrono::milliseconds(100)));
+            return;
+          }
+          continue;
         }
-        return;
+        break;  // EAGAIN: all taken
       }
-      if (conns.size() >= options.max_connections && !evict_one()) {
+      if (open_count.load() >= options.max_connections && !evict_one()) {
         ::close(fd);
         count_close(CloseReason::Refused);
         continue;
       }
-      const int one = 1;
-      // Without TCP_NODELAY a kept-alive response waits ~40 ms for the peer's delayed ACK.
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      auto conn = std::make_unique<Conn>(options.limits);
-      conn->id = next_id++;
-      conn->fd = fd;
-      conn->remote = peer_address(addr);
-      const TimePoint now = SteadyClock::now();
-      if (options.tls) {
-        conn->ssl = SSL_new(options.tls);
-        if (!conn->ssl) {
-          ::close(fd);
-          count_close(CloseReason::HandshakeFailed);
-          continue;
-        }
-        SSL_set_fd(conn->ssl, fd);
-        SSL_set_accept_state(conn->ssl);
-        // Partial writes keep the loop from waiting on one slow reader; idle
-        // connections give their read and write buffers back.
-        SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                    SSL_MODE_RELEASE_BUFFERS);
-        conn->phase = Phase::Handshake;
-        set_deadline(*conn, now + options.request_timeout);
-      } else {
-        conn->phase = Phase::Idle;
-        set_deadline(*conn, now + options.idle_timeout);
-      }
-      conn->since = now;
-      Conn& c = *conn;
-      conns.emplace(c.id, std::move(conn));
-      accepted.fetch_add(1, std::memory_order_relaxed);
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = c.id;
-      c.interest = EPOLLIN;
-      ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+      add_connection(fd, addr);
     }
+    arm_listener();
   }
 
-  void pause_listener() {
-    if (listen_fd < 0 || listener_paused_until) return;
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
-    listener_paused_until = SteadyClock::now() + std::chrono::milliseconds(100);
-  }
-  void resume_listener() {
-    listener_paused_until.reset();
+  void arm_listener() {
     if (listen_fd < 0) return;
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = kIn | EPOLLONESHOT;
     ev.data.u64 = kListenerTag;
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev);
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
+  }
+
+  void add_connection(int fd, const sockaddr_storage& addr) {
+    const int one = 1;
+    // Without TCP_NODELAY a kept-alive response waits ~40 ms for the peer's delayed ACK.
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto c = std::make_shared<Conn>(next_id.fetch_add(1), options.limits);
+    c->fd = fd;
+    c->remote = peer_address(addr);
+    const TimePoint now = SteadyClock::now();
+    c->since_ns = ns(now);
+    if (options.tls) {
+      c->ssl = SSL_new(options.tls);
+      if (!c->ssl) {
+        ::close(fd);
+        count_close(CloseReason::HandshakeFailed);
+        return;
+      }
+      SSL_set_fd(c->ssl, fd);
+      SSL_set_accept_state(c->ssl);
+      // Partial writes: a slow reader never holds a thread; idle connections
+      // give their read and write buffers back.
+      SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                               SSL_MODE_RELEASE_BUFFERS);
+      c->phase = Phase::Handshake;
+      set_deadline(*c, now + options.request_timeout);
+    } else {
+      c->phase = Phase::Idle;
+      set_deadline(*c, now + options.idle_timeout);
+    }
+    {
+      std::lock_guard guard(conns_mutex);
+      conns.emplace(c->id, c);
+      open_count.store(conns.size());
+    }
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    epoll_event ev{};
+    ev.events = kIn | EPOLLONESHOT;
+    ev.data.u64 = c->id;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
   }
 
   // Closes the connection that does least, for a new one: see the header.
   bool evict_one() {
-    Conn* best = nullptr;
-    int best_rank = 0;
-    for (auto& [id, conn] : conns) {
+    std::vector<std::pair<int, ConnPtr>> ranked;
+    for (auto& c : all_connections()) {
       int rank = 0;
-      switch (conn->phase) {
+      switch (c->phase.load()) {
         case Phase::Lingering:
           rank = 4;
           break;
@@ -440,46 +391,49 @@ struct HttpServer::Impl {
         case Phase::Handling:
         case Phase::Writing:
         case Phase::Closed:
-          rank = 0;
           break;
       }
-      if (rank == 0) continue;
-      if (!best || rank > best_rank || (rank == best_rank && conn->since < best->since)) {
-        best = conn.get();
-        best_rank = rank;
-      }
+      if (rank > 0) ranked.emplace_back(rank, std::move(c));
     }
-    if (!best) return false;
-    close_conn(*best, best->phase == Phase::Lingering ? std::optional<CloseReason>() : CloseReason::Evicted);
-    return true;
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second->since_ns.load() < b.second->since_ns.load();
+    });
+    for (auto& [rank, c] : ranked) {
+      if (!claim(*c)) continue;  // somebody is serving it: not idle after all
+      const Phase now = c->phase.load();
+      const bool still =
+          now == Phase::Lingering || now == Phase::Idle || now == Phase::Handshake || now == Phase::Receiving;
+      if (still)
+        close_conn(*c, now == Phase::Lingering ? std::optional<CloseReason>() : CloseReason::Evicted);
+      release(*c);
+      if (still) return true;
+    }
+    return false;
   }
 
   void on_ready(Conn& c, std::uint32_t what) {
     // An error or a hang-up in both directions (a reset): nobody to answer.
-    // Reported whatever the interest, so it must end the connection here or
-    // the loop would spin on it while a handler runs.
     if (what & (EPOLLERR | EPOLLHUP)) {
       close_conn(c, std::nullopt);
       return;
     }
-    switch (c.phase) {
+    switch (c.phase.load()) {
       case Phase::Handshake:
         handshake(c);
         break;
       case Phase::Idle:
       case Phase::Receiving:
-        if (c.out_pos < c.out.size() && !flush(c)) return;
-        read_request(c);
-        break;
-      case Phase::Handling:
-        if (c.out_pos < c.out.size()) flush(c);  // a 100 Continue still going out
+        if (c.out_pos < c.out.size() && !flush(c)) return;  // a 100 Continue still going out
+        serve_requests(c);
         break;
       case Phase::Writing:
         write_response(c);
+        if (c.phase.load() == Phase::Idle) serve_requests(c);  // a pipelined request waits
         break;
       case Phase::Lingering:
         linger(c);
         break;
+      case Phase::Handling:
       case Phase::Closed:
         break;
     }
@@ -542,32 +496,23 @@ struct HttpServer::Impl {
     return Io::Error;
   }
 
-  void want(Conn& c, std::uint32_t interest) {
-    if (c.interest == interest) return;
-    epoll_event ev{};
-    ev.events = interest;
-    ev.data.u64 = c.id;
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, c.fd, &ev);
-    c.interest = interest;
-  }
-
   void handshake(Conn& c) {
     ERR_clear_error();
     const int rc = SSL_do_handshake(c.ssl);
     if (rc == 1) {
+      const TimePoint now = SteadyClock::now();
       c.phase = Phase::Idle;
-      c.since = SteadyClock::now();
-      set_deadline(c, c.since + options.idle_timeout);
-      want(c, EPOLLIN);
-      read_request(c);  // the first request may have come with the last handshake flight
+      c.since_ns = ns(now);
+      set_deadline(c, now + options.idle_timeout);
+      serve_requests(c);  // the first request may have come with the last handshake flight
       return;
     }
     switch (io_result(c, rc)) {
       case Io::WantRead:
-        want(c, EPOLLIN);
+        c.want = kIn;
         break;
       case Io::WantWrite:
-        want(c, EPOLLOUT);
+        c.want = kOut;
         break;
       default:
         close_conn(c, CloseReason::HandshakeFailed);
@@ -575,25 +520,33 @@ struct HttpServer::Impl {
     }
   }
 
-  // Reads what has arrived and parses it, until a request is whole, the
-  // socket has nothing more, or this turn's budget is spent.
-  void read_request(Conn& c) {
+  // Parses what was read and reads more, answering every whole request in
+  // order (a handler runs on this thread), until the socket has nothing more,
+  // a response waits for the socket, or this turn's read budget is spent.
+  void serve_requests(Conn& c) {
     static thread_local char buf[kReadChunk];
     std::size_t budget = kReadBudget;
-    while (c.phase == Phase::Idle || c.phase == Phase::Receiving) {
+    while (true) {
+      if (!process_input(c)) return;
+      const Phase phase = c.phase.load();
+      if (phase != Phase::Idle && phase != Phase::Receiving) return;
       std::size_t n = 0;
       switch (read_some(c, buf, sizeof buf, n)) {
         case Io::Ok:
           c.in.append(buf, n);
-          process_input(c);
-          if (n >= budget) return;  // level-triggered: the rest wakes us again
+          if (n >= budget) {
+            process_input(c);
+            // Level-triggered: the rest wakes a thread again, after the others had a turn.
+            if (c.phase.load() == Phase::Idle || c.phase.load() == Phase::Receiving) c.want = kIn;
+            return;
+          }
           budget -= n;
           continue;
         case Io::WantRead:
-          want(c, kIn | (c.out_pos < c.out.size() ? kOut : 0u));
+          c.want = kIn | (c.out_pos < c.out.size() ? kOut : 0u);
           return;
         case Io::WantWrite:
-          want(c, EPOLLIN | EPOLLOUT);
+          c.want = kIn | kOut;
           return;
         case Io::Eof:
         case Io::Error:
@@ -604,36 +557,41 @@ struct HttpServer::Impl {
     }
   }
 
-  void process_input(Conn& c) {
-    while ((c.phase == Phase::Idle || c.phase == Phase::Receiving) && c.in_pos < c.in.size()) {
+  // Feeds buffered bytes to the parser and answers each request they hold;
+  // false when the connection can take no more now (closed, or a response is
+  // waiting for the socket).
+  bool process_input(Conn& c) {
+    while (c.in_pos < c.in.size()) {
+      const Phase phase = c.phase.load();
+      if (phase != Phase::Idle && phase != Phase::Receiving) return false;
       const bool was_started = c.parser.started();
       c.in_pos += c.parser.feed(std::string_view(c.in).substr(c.in_pos));
       if (!was_started && c.parser.started()) {
         // The deadline is for the whole request, not per byte: one byte a
         // second cannot hold a connection for longer than request_timeout.
+        const TimePoint now = SteadyClock::now();
         c.phase = Phase::Receiving;
-        c.since = SteadyClock::now();
-        set_deadline(c, c.since + options.request_timeout);
+        c.since_ns = ns(now);
+        set_deadline(c, now + options.request_timeout);
       }
       if (c.parser.state() == HttpRequestParser::State::Body && c.parser.request().expects_continue &&
           !c.continue_sent) {
         c.continue_sent = true;
         c.out += "HTTP/1.1 100 Continue\r\n\r\n";
-        if (!flush(c)) return;
+        if (!flush(c)) return false;
       }
       if (c.parser.state() == HttpRequestParser::State::Complete) {
         compact_input(c);
-        dispatch(c);
-        return;
-      }
-      if (c.parser.state() == HttpRequestParser::State::Failed) {
+        handle(c);
+      } else if (c.parser.state() == HttpRequestParser::State::Failed) {
         c.in.clear();
         c.in_pos = 0;
         fail_request(c, c.parser.error_status(), c.parser.error_message());
-        return;
       }
     }
     compact_input(c);
+    const Phase phase = c.phase.load();
+    return phase == Phase::Idle || phase == Phase::Receiving;
   }
 
   static void compact_input(Conn& c) {
@@ -655,10 +613,10 @@ struct HttpServer::Impl {
           c.out_pos += n;
           continue;
         case Io::WantWrite:
-          want(c, (c.phase == Phase::Writing || c.phase == Phase::Handling ? 0u : kIn) | kOut);
+          c.want = (c.phase.load() == Phase::Writing ? 0u : kIn) | kOut;
           return true;
         case Io::WantRead:
-          want(c, EPOLLIN);
+          c.want = kIn;
           return true;
         case Io::Eof:
         case Io::Error:
@@ -671,51 +629,34 @@ struct HttpServer::Impl {
     return true;
   }
 
-  void dispatch(Conn& c) {
+  // Runs the handler of a whole request here and starts its response.
+  void handle(Conn& c) {
     HttpRequest request = c.parser.take_request();
     request.remote_addr = c.remote;
     c.keep_alive = request.keep_alive;
     c.minor_version = request.minor_version;
     c.phase = Phase::Handling;
     clear_deadline(c);
-    want(c, c.out_pos < c.out.size() ? kOut : 0u);
 
+    HttpResponse res;
     const Route* route = nullptr;
-    bool path_known = false;
     std::string allow;
     if (auto it = routes.find(request.path); it != routes.end()) {
-      path_known = true;
       for (const Route& r : it->second) {
         if (r.method == request.method) route = &r;
         allow += (allow.empty() ? "" : ", ") + r.method;
       }
-    }
-    if (!route) {
-      HttpResponse res;
-      if (path_known) {
+      if (!route) {
         res.status = 405;
         res.headers.emplace_back("Allow", allow);
         finish_error(&request, res, request.method + " " + request.path + ": use " + allow);
-      } else {
-        res.status = 404;
-        finish_error(&request, res, "no route for " + request.method + " " + request.path);
       }
-      respond(c, std::move(res));
-      return;
+    } else {
+      res.status = 404;
+      finish_error(&request, res, "no route for " + request.method + " " + request.path);
     }
-    if (route->dispatch == Dispatch::Inline) {
-      HttpResponse res = run_handler(*route, request);
-      respond(c, std::move(res));
-      return;
-    }
-    workers->post([this, id = c.id, handler = route, request = std::move(request)]() mutable {
-      HttpResponse res = run_handler(*handler, request);
-      {
-        std::lock_guard guard(mutex);
-        completions.push_back({id, std::move(res)});
-      }
-      wake();
-    });
+    if (route) res = run_handler(*route, request);
+    respond(c, std::move(res));
   }
 
   HttpResponse run_handler(const Route& route, const HttpRequest& request) {
@@ -759,7 +700,8 @@ struct HttpServer::Impl {
   }
 
   void respond(Conn& c, HttpResponse res) {
-    const bool close = res.close || !c.keep_alive || closing.load(std::memory_order_relaxed) || draining;
+    const bool close = res.close || !c.keep_alive || closing.load(std::memory_order_relaxed) ||
+                       draining.load(std::memory_order_relaxed);
     std::string& out = c.out;
     out.reserve(out.size() + 160 + res.body.size());
     out += "HTTP/1.1 ";
@@ -789,39 +731,41 @@ struct HttpServer::Impl {
     out += "\r\n";
     out += res.body;
     c.close_after_write = close;
+    const TimePoint now = SteadyClock::now();
     c.phase = Phase::Writing;
-    c.since = SteadyClock::now();
-    set_deadline(c, c.since + options.write_timeout);
+    c.since_ns = ns(now);
+    set_deadline(c, now + options.write_timeout);
     write_response(c);
   }
 
   void write_response(Conn& c) {
     if (!flush(c)) return;
-    if (c.out_pos < c.out.size()) return;  // the rest when writable
+    if (c.out_pos < c.out.size()) return;  // the rest when writable (want is set)
     if (c.close_after_write) {
       start_linger(c);
       return;
     }
     // Ready for the next request on this connection.
+    const TimePoint now = SteadyClock::now();
     c.parser.reset();
     c.continue_sent = false;
     c.phase = Phase::Idle;
-    c.since = SteadyClock::now();
-    set_deadline(c, c.since + options.idle_timeout);
-    want(c, EPOLLIN);
-    if (!c.in.empty()) ready.push_back(c.id);  // a pipelined request: next turn, in order
+    c.since_ns = ns(now);
+    set_deadline(c, now + options.idle_timeout);
+    c.want = kIn;
   }
 
   void start_linger(Conn& c) {
+    const TimePoint now = SteadyClock::now();
     c.phase = Phase::Lingering;
-    c.since = SteadyClock::now();
+    c.since_ns = ns(now);
     if (c.ssl) {
       ERR_clear_error();
       SSL_shutdown(c.ssl);  // close_notify, if it fits in the socket buffer now
     }
     ::shutdown(c.fd, SHUT_WR);
-    set_deadline(c, c.since + options.linger);
-    want(c, EPOLLIN);
+    set_deadline(c, now + options.linger);
+    c.want = kIn;
     linger(c);
   }
 
@@ -842,51 +786,74 @@ struct HttpServer::Impl {
     close_conn(c, std::nullopt);
   }
 
-  // ---- deadlines ----------------------------------------------------------
+  // ---- deadlines: the reaper ----------------------------------------------
 
-  void set_deadline(Conn& c, TimePoint when) {
+  static void set_deadline(Conn& c, TimePoint when) { c.deadline_ns.store(ns(when)); }
+  static void clear_deadline(Conn& c) { c.deadline_ns.store(kNoDeadline); }
+
+  // Times connections out (checked every 50 ms: a deadline is kept to within
+  // that), resumes a paused listener, and ends the drain.
+  void reap() {
+    std::unique_lock lock(reaper_mutex);
+    while (true) {
+      reaper_cv.wait_for(lock, std::chrono::milliseconds(50));
+      lock.unlock();
+      const TimePoint now = SteadyClock::now();
+      if (const auto paused = listener_paused_until_ns.load(); paused && ns(now) >= paused) {
+        listener_paused_until_ns.store(0);
+        std::lock_guard guard(listener_mutex);
+        arm_listener();
+      }
+      for (const ConnPtr& c : all_connections()) {
+        if (c->deadline_ns.load() > ns(now) || !claim(*c)) continue;
+        if (c->deadline_ns.load() <= ns(now) && c->phase.load() != Phase::Closed) expire(*c);
+        // An event that came meanwhile waits for this claim; arm for what the
+        // connection waits for now (the expiry may have changed it).
+        end_turn(*c);
+      }
+      lock.lock();
+      if (draining.load()) {
+        if (open_count.load() == 0) break;
+        if (now >= drain_deadline) {
+          // What is left is closed; a connection still held by its handler
+          // is closed once the threads have ended.
+          for (const ConnPtr& c : all_connections()) {
+            if (!claim(*c)) continue;
+            close_conn(*c, CloseReason::Shutdown);
+            release(*c);
+          }
+          break;
+        }
+      }
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd, &one, sizeof one);  // every thread ends
+  }
+
+  void expire(Conn& c) {
     clear_deadline(c);
-    c.timer = timers.emplace(when, c.id);
-    c.has_timer = true;
-  }
-  void clear_deadline(Conn& c) {
-    if (c.has_timer) timers.erase(c.timer);
-    c.has_timer = false;
-  }
-
-  void expire(TimePoint now) {
-    while (!timers.empty() && timers.begin()->first <= now) {
-      const std::uint64_t id = timers.begin()->second;
-      auto it = conns.find(id);
-      if (it == conns.end()) {
-        timers.erase(timers.begin());
-        continue;
-      }
-      Conn& c = *it->second;
-      clear_deadline(c);
-      switch (c.phase) {
-        case Phase::Handshake:
-          close_conn(c, CloseReason::RequestTimeout);
-          break;
-        case Phase::Idle:
-          close_conn(c, CloseReason::Idle);
-          break;
-        case Phase::Receiving:
-          count_close(CloseReason::RequestTimeout);
-          fail_request(c, 408,
-                       "the request did not arrive whole within " +
-                           std::to_string(options.request_timeout.count()) + " ms");
-          break;
-        case Phase::Writing:
-          close_conn(c, CloseReason::RequestTimeout);
-          break;
-        case Phase::Lingering:
-          close_conn(c, std::nullopt);
-          break;
-        case Phase::Handling:
-        case Phase::Closed:
-          break;
-      }
+    switch (c.phase.load()) {
+      case Phase::Handshake:
+        close_conn(c, CloseReason::RequestTimeout);
+        break;
+      case Phase::Idle:
+        close_conn(c, CloseReason::Idle);
+        break;
+      case Phase::Receiving:
+        count_close(CloseReason::RequestTimeout);
+        fail_request(c, 408,
+                     "the request did not arrive whole within " +
+                         std::to_string(options.request_timeout.count()) + " ms");
+        break;
+      case Phase::Writing:
+        close_conn(c, CloseReason::RequestTimeout);
+        break;
+      case Phase::Lingering:
+        close_conn(c, std::nullopt);
+        break;
+      case Phase::Handling:
+      case Phase::Closed:
+        break;
     }
   }
 
@@ -896,10 +863,9 @@ struct HttpServer::Impl {
     closed[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
   }
 
-  // The connection object lives on until the end of the loop's turn: a caller
-  // up the stack may still look at it (and finds it Closed).
+  // Under the claim. The object lives on while any thread still holds it.
   void close_conn(Conn& c, std::optional<CloseReason> reason) {
-    if (c.phase == Phase::Closed) return;
+    if (c.phase.load() == Phase::Closed) return;
     if (reason) count_close(*reason);
     clear_deadline(c);
     ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, c.fd, nullptr);
@@ -908,14 +874,36 @@ struct HttpServer::Impl {
     ::close(c.fd);
     c.fd = -1;
     c.phase = Phase::Closed;
-    auto it = conns.find(c.id);
-    graveyard.push_back(std::move(it->second));
-    conns.erase(it);
+    std::lock_guard guard(conns_mutex);
+    conns.erase(c.id);
+    open_count.store(conns.size());
   }
 
-  void shutdown_all() {
-    if (loop_thread.joinable()) loop_thread.join();
-    if (workers) workers->stop();
+  void begin_drain(TimePoint deadline) {
+    {
+      std::lock_guard guard(reaper_mutex);
+      drain_deadline = deadline;
+      draining.store(true);
+    }
+    {
+      std::lock_guard guard(listener_mutex);
+      if (listen_fd >= 0) {
+        ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+        ::close(listen_fd);
+        listen_fd = -1;
+      }
+    }
+    reaper_cv.notify_all();
+    // Idle connections keep their idle deadline: a request the client sends on
+    // one before then is answered (with Connection: close), not reset.
+  }
+
+  void join() {
+    if (reaper.joinable()) reaper.join();
+    for (auto& t : threads) t.join();
+    threads.clear();
+    // Connections a handler still held at the deadline.
+    for (const ConnPtr& c : all_connections()) close_conn(*c, CloseReason::Shutdown);
     for (int* fd : {&listen_fd, &epoll_fd, &wake_fd}) {
       if (*fd >= 0) ::close(*fd);
       *fd = -1;
@@ -923,29 +911,25 @@ struct HttpServer::Impl {
   }
 
   Options options;
-  std::unordered_map<std::string, std::vector<Route>> routes;
+  std::unordered_map<std::string, std::vector<Route>> routes;  // fixed once started
   int listen_fd = -1;
   int epoll_fd = -1;
   int wake_fd = -1;
   int bound_port = -1;
-  std::unique_ptr<WorkerPool> workers;
-  std::thread loop_thread;
+  std::vector<std::thread> threads;
+  std::thread reaper;
 
-  // Owned by the loop thread.
-  std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns;
-  std::vector<std::unique_ptr<Conn>> graveyard;  // closed this turn
-  std::multimap<TimePoint, std::uint64_t> timers;
-  std::vector<std::uint64_t> ready;
-  std::uint64_t next_id = 2;
-  bool draining = false;
-  TimePoint drain_deadline{};
-  std::optional<TimePoint> listener_paused_until;
+  std::mutex conns_mutex;
+  std::unordered_map<std::uint64_t, ConnPtr> conns;
+  std::atomic<std::uint64_t> next_id{2};
+  std::mutex listener_mutex;
+  std::atomic<std::int64_t> listener_paused_until_ns{0};
 
-  // Shared with other threads.
-  std::mutex mutex;
-  std::vector<Completion> completions;
-  bool stop_requested = false;
-  TimePoint requested_deadline{};
+  std::mutex reaper_mutex;
+  std::condition_variable reaper_cv;
+  std::atomic<bool> draining{false};
+  TimePoint drain_deadline{};  // under reaper_mutex
+
   std::atomic<bool> closing{false};
   std::atomic<std::uint64_t> open_count{0};
   std::atomic<std::uint64_t> accepted{0};
@@ -961,9 +945,8 @@ HttpServer::~HttpServer() {
   stop(SteadyClock::now());
 }
 
-void HttpServer::route(const std::string& method, const std::string& path, Handler handler,
-                       Dispatch dispatch) {
-  impl_->routes[path].push_back({method, std::move(handler), dispatch});
+void HttpServer::route(const std::string& method, const std::string& path, Handler handler) {
+  impl_->routes[path].push_back({method, std::move(handler)});
 }
 
 int HttpServer::bind() {
@@ -974,7 +957,7 @@ void HttpServer::start() {
   std::lock_guard guard(impl_->lifecycle_mutex);
   if (impl_->started) return;
   if (impl_->listen_fd < 0) impl_->bind_listener();
-  impl_->start_loop();
+  impl_->start_threads();
   impl_->started = true;
 }
 
@@ -995,13 +978,8 @@ void HttpServer::stop(std::chrono::steady_clock::time_point deadline) {
     impl_->listen_fd = -1;
     return;
   }
-  {
-    std::lock_guard g(impl_->mutex);
-    impl_->stop_requested = true;
-    impl_->requested_deadline = deadline;
-  }
-  impl_->wake();
-  impl_->shutdown_all();
+  impl_->begin_drain(deadline);
+  impl_->join();
 }
 
 HttpServerStats HttpServer::stats() const {

@@ -163,13 +163,9 @@ struct WebhookServer::Impl {
       res.content_type = "text/plain";
       res.body = "ok\n";
     };
-    // Probes run on the event loop: a burst of admissions waiting on the API
-    // server must not make the kubelet think the process is dead.
-    server.route("GET", "/healthz", health, HttpServer::Dispatch::Inline);
-    server.route("GET", "/livez", health, HttpServer::Dispatch::Inline);
-    server.route(
-        "GET", "/readyz", [this](const HttpRequest&, HttpResponse& res) { ready(res); },
-        HttpServer::Dispatch::Inline);
+    server.route("GET", "/healthz", health);
+    server.route("GET", "/livez", health);
+    server.route("GET", "/readyz", [this](const HttpRequest&, HttpResponse& res) { ready(res); });
   }
 
   void ready(HttpResponse& res) {
