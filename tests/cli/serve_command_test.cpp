@@ -86,7 +86,7 @@ class ServeProcess {
   }
   // The first match of `pattern` in the output, waiting up to `timeout`: the
   // whole match and each group, as copies (empty when there was none).
-  std::vector<std::string> wait_for(const std::regex& pattern, milliseconds timeout = milliseconds(10000)) {
+  std::vector<std::string> wait_for(const std::regex& pattern, milliseconds timeout = milliseconds(30000)) {
     const auto deadline = steady_clock::now() + timeout;
     while (steady_clock::now() < deadline) {
       const std::string text = output();
@@ -101,7 +101,7 @@ class ServeProcess {
     return {};
   }
   // The exit status after `sig` (none: wait for it to end), or -1 after `timeout`.
-  int stop(int sig, milliseconds timeout = milliseconds(10000)) {
+  int stop(int sig, milliseconds timeout = milliseconds(30000)) {
     if (sig) ::kill(pid_, sig);
     const auto deadline = steady_clock::now() + timeout;
     while (steady_clock::now() < deadline) {
@@ -276,7 +276,7 @@ TEST_F(ServeCommand, LogLevelWarnDropsAdmissionLinesButKeepsRefusals) {
   ServeProcess serve(serve_args({"--log-format", "json", "--log-level", "warn"}));
   // At warn the "serving port=" line is not printed: the port comes from /proc.
   std::string port;
-  const auto deadline = steady_clock::now() + milliseconds(10000);
+  const auto deadline = steady_clock::now() + milliseconds(30000);
   while (port.empty() && steady_clock::now() < deadline) {
     std::this_thread::sleep_for(milliseconds(20));
     port = listening_port(serve.pid());

@@ -935,7 +935,7 @@ void FakeApiServer::start(int port) {
     bound = server->bind_to_any_port("127.0.0.1");
   } else {
     // The port may still be held for a moment by the previous listener's close.
-    const auto deadline = SteadyClock::now() + std::chrono::seconds(2);
+    const auto deadline = SteadyClock::now() + std::chrono::seconds(30);  // a hang guard
     while (bound < 0 && SteadyClock::now() < deadline) {
       if (server->bind_to_port("127.0.0.1", port)) {
         bound = port;
