@@ -205,14 +205,37 @@ void PrintTo(const NameCase& c, std::ostream* os) {
 
 enum class Mode { Standalone, PendingClaims };
 
-class InvalidNames : public testing::TestWithParam<std::tuple<NameCase, Mode>> {
+// A CREATE of a MySQL KafkaConnector with metadata.generateName, and the name
+// and namespace given (as the request and the object carry them).
+Request mysql_create(const std::string& uid, const std::string& request_namespace,
+                     const std::string& request_name, nlohmann::json metadata,
+                     const nlohmann::json& server_id) {
+  nlohmann::json config = {{"topic.prefix", "shop"}, {"schema.history.internal.kafka.topic", "sh.shop"}};
+  if (!server_id.is_null()) config["database.server.id"] = server_id;
+  metadata["generateName"] = "orders-";
+  Request r;
+  r.uid = uid;
+  r.kind = {"kafka.strimzi.io", "v1", "KafkaConnector"};
+  r.operation = "CREATE";
+  r.namespace_name = request_namespace;
+  r.name = request_name;
+  r.object = yaml_from_json(
+      {{"apiVersion", "kafka.strimzi.io/v1"},
+       {"kind", "KafkaConnector"},
+       {"metadata", metadata},
+       {"spec", {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"config", config}}}});
+  return r;
+}
+
+// A handler on a registry file of its own, standalone or with Pending claims.
+class HandlerOnAFile {
  protected:
-  void SetUp() override {
+  void start(Mode mode) {
     file_ = dir_.path() / "registry.yaml";
     std::ofstream(file_) << kRegistry;
     store_ = std::make_unique<FileRegistryStore>(file_.string());
     HandlerOptions options;
-    options.pending_claims = std::get<1>(GetParam()) == Mode::PendingClaims;
+    options.pending_claims = mode == Mode::PendingClaims;
     handler_ = std::make_unique<AdmissionHandler>(
         *store_, [] { return kNow; }, options);
   }
@@ -222,31 +245,23 @@ class InvalidNames : public testing::TestWithParam<std::tuple<NameCase, Mode>> {
     s << in.rdbuf();
     return s.str();
   }
-  Request request(const std::string& uid, const nlohmann::json& server_id) const {
-    const NameCase& c = std::get<0>(GetParam());
-    nlohmann::json config = {{"topic.prefix", "shop"}, {"schema.history.internal.kafka.topic", "sh.shop"}};
-    if (!server_id.is_null()) config["database.server.id"] = server_id;
-    nlohmann::json metadata = {{"generateName", "orders-"}};
-    if (!c.object_name.empty()) metadata["name"] = c.object_name;
-    if (!c.object_namespace.empty()) metadata["namespace"] = c.object_namespace;
-    Request r;
-    r.uid = uid;
-    r.kind = {"kafka.strimzi.io", "v1", "KafkaConnector"};
-    r.operation = "CREATE";
-    r.namespace_name = c.request_namespace;
-    r.name = c.request_name;
-    r.object = yaml_from_json(
-        {{"apiVersion", "kafka.strimzi.io/v1"},
-         {"kind", "KafkaConnector"},
-         {"metadata", metadata},
-         {"spec", {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"config", config}}}});
-    return r;
-  }
 
   testing_support::TempDir dir_{"cdcguard-names"};
   fs::path file_;
   std::unique_ptr<FileRegistryStore> store_;
   std::unique_ptr<AdmissionHandler> handler_;
+};
+
+class InvalidNames : public testing::TestWithParam<std::tuple<NameCase, Mode>>, protected HandlerOnAFile {
+ protected:
+  void SetUp() override { start(std::get<1>(GetParam())); }
+  Request request(const std::string& uid, const nlohmann::json& server_id) const {
+    const NameCase& c = std::get<0>(GetParam());
+    nlohmann::json metadata = nlohmann::json::object();
+    if (!c.object_name.empty()) metadata["name"] = c.object_name;
+    if (!c.object_namespace.empty()) metadata["namespace"] = c.object_namespace;
+    return mysql_create(uid, c.request_namespace, c.request_name, metadata, server_id);
+  }
 };
 
 TEST_P(InvalidNames, ValidateDeniesNamingTheKeyAndWritesNothing) {
@@ -306,46 +321,14 @@ INSTANTIATE_TEST_SUITE_P(
              (std::get<1>(p.param) == Mode::Standalone ? "_standalone" : "_pending_claims");
     });
 
-class GenerateName : public testing::TestWithParam<Mode> {
+class GenerateName : public testing::TestWithParam<Mode>, protected HandlerOnAFile {
  protected:
-  void SetUp() override {
-    file_ = dir_.path() / "registry.yaml";
-    std::ofstream(file_) << kRegistry;
-    store_ = std::make_unique<FileRegistryStore>(file_.string());
-    HandlerOptions options;
-    options.pending_claims = GetParam() == Mode::PendingClaims;
-    handler_ = std::make_unique<AdmissionHandler>(
-        *store_, [] { return kNow; }, options);
-  }
-  std::string file_text() const {
-    std::ifstream in(file_);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  void SetUp() override { start(GetParam()); }
   static Request review(const std::string& uid, const std::string& name, const nlohmann::json& server_id) {
-    nlohmann::json config = {{"topic.prefix", "shop"}, {"schema.history.internal.kafka.topic", "sh.shop"}};
-    if (!server_id.is_null()) config["database.server.id"] = server_id;
-    nlohmann::json metadata = {{"generateName", "orders-"}, {"namespace", "ecommerce"}};
+    nlohmann::json metadata = {{"namespace", "ecommerce"}};
     if (!name.empty()) metadata["name"] = name;
-    Request r;
-    r.uid = uid;
-    r.kind = {"kafka.strimzi.io", "v1", "KafkaConnector"};
-    r.operation = "CREATE";
-    r.namespace_name = "ecommerce";
-    r.name = name;
-    r.object = yaml_from_json(
-        {{"apiVersion", "kafka.strimzi.io/v1"},
-         {"kind", "KafkaConnector"},
-         {"metadata", metadata},
-         {"spec", {{"class", "io.debezium.connector.mysql.MySqlConnector"}, {"config", config}}}});
-    return r;
+    return mysql_create(uid, "ecommerce", name, metadata, server_id);
   }
-
-  testing_support::TempDir dir_{"cdcguard-generate-name"};
-  fs::path file_;
-  std::unique_ptr<FileRegistryStore> store_;
-  std::unique_ptr<AdmissionHandler> handler_;
 };
 
 // The API server calls /mutate before it makes a name from generateName, and

@@ -31,14 +31,29 @@ class ConfigMapStore : public FakeClusterFixture {
     return *store_;
   }
   static RegistryEntry entry(const std::string& connector, std::uint32_t id) {
-    RegistryEntry e;
-    e.connector = connector;
-    e.server_id = id;
-    e.status = EntryStatus::Pending;
-    e.claim_uid = "uid-" + connector;
-    e.date = date_of(*parse_timestamp("2026-11-25T10:00:00Z"));
-    e.expires_at = *parse_timestamp("2026-11-25T10:05:00Z");
-    return e;
+    return pending_claim(connector, id);
+  }
+  // With `text` as its registry.yaml, the store refuses to read (naming
+  // `problem`) and to write, and the ConfigMap is left as it was.
+  void expect_unusable_and_never_written(const std::string& text, const std::string& problem) {
+    auto cm = *api_->get("ConfigMap", kRegistryNamespace, kRegistryName);
+    cm["data"]["registry.yaml"] = text;
+    api_->apply(cm);
+    auto& store = start_store();
+    ASSERT_TRUE(eventually([&] { return store.synced(); }));
+    try {
+      store.snapshot();
+      FAIL() << "a broken registry was used";
+    } catch (const StoreError& e) {
+      EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(store.update([](Registry& r) {
+      r.entries.push_back(entry("ecommerce/x", 184002));
+      return true;
+    }),
+                 StoreError);
+    EXPECT_EQ(api_->counters().configmap_puts, 0);
+    EXPECT_EQ(registry_text(), text);
   }
   static bool holds(const Registry& r, const std::string& connector, std::uint32_t id) {
     for (const auto& e : r.entries)
@@ -154,25 +169,8 @@ TEST_F(ConfigMapStore, ConcurrentClaimsOfOneReplicaAreCoalescedIntoFewWrites) {
 }
 
 TEST_F(ConfigMapStore, ABrokenRegistryIsReportedWithItsSourceAndNeverWrittenOver) {
-  auto cm = *api_->get("ConfigMap", kRegistryNamespace, kRegistryName);
-  cm["data"]["registry.yaml"] = "rules:\n  range: {from: 184000, to: nope}\n";
-  api_->apply(cm);
-  auto& store = start_store();
-  ASSERT_TRUE(eventually([&] { return store.synced(); }));
-  try {
-    store.snapshot();
-    FAIL() << "a broken registry was used";
-  } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("ConfigMap cdc-guard/registry registry.yaml"), std::string::npos)
-        << e.what();
-  }
-  EXPECT_THROW(store.update([](Registry& r) {
-    r.entries.push_back(entry("ecommerce/x", 184002));
-    return true;
-  }),
-               StoreError);
-  EXPECT_EQ(api_->counters().configmap_puts, 0);
-  EXPECT_EQ(registry_text(), "rules:\n  range: {from: 184000, to: nope}\n");
+  expect_unusable_and_never_written("rules:\n  range: {from: 184000, to: nope}\n",
+                                    "ConfigMap cdc-guard/registry registry.yaml");
 }
 
 TEST_F(ConfigMapStore, AMissingConfigMapIsNamed) {
@@ -219,27 +217,8 @@ TEST_F(ConfigMapStore, WhenTheApiServerIsDownReadsComeFromTheCacheAndWritesFailC
 // An emptied registry.yaml is a broken registry, not the defaults: a write
 // over it would drop every entry, team and reservation.
 TEST_F(ConfigMapStore, AnEmptyRegistryKeyIsBrokenAndNeverWrittenOver) {
-  auto cm = *api_->get("ConfigMap", kRegistryNamespace, kRegistryName);
-  cm["data"]["registry.yaml"] = "# emptied\n";
-  api_->apply(cm);
-  auto& store = start_store();
-  ASSERT_TRUE(eventually([&] { return store.synced(); }));
-  try {
-    store.snapshot();
-    FAIL() << "an empty registry was used";
-  } catch (const StoreError& e) {
-    EXPECT_NE(
-        std::string(e.what()).find("ConfigMap cdc-guard/registry registry.yaml:1: the registry is empty"),
-        std::string::npos)
-        << e.what();
-  }
-  EXPECT_THROW(store.update([](Registry& r) {
-    r.entries.push_back(entry("ecommerce/x", 184002));
-    return true;
-  }),
-               StoreError);
-  EXPECT_EQ(api_->counters().configmap_puts, 0);
-  EXPECT_EQ(registry_text(), "# emptied\n");
+  expect_unusable_and_never_written("# emptied\n",
+                                    "ConfigMap cdc-guard/registry registry.yaml:1: the registry is empty");
 }
 
 // Defence in depth: whatever a change leaves, a registry that the parser

@@ -32,14 +32,7 @@ using kube::HttpOutcome;
 using nlohmann::json;
 
 RegistryEntry pending(const std::string& connector, std::uint32_t id) {
-  RegistryEntry e;
-  e.connector = connector;
-  e.server_id = id;
-  e.status = EntryStatus::Pending;
-  e.claim_uid = "uid-" + connector;
-  e.date = date_of(*parse_timestamp("2026-11-25T10:00:00Z"));
-  e.expires_at = *parse_timestamp("2026-11-25T10:05:00Z");
-  return e;
+  return testing_support::pending_claim(connector, id);
 }
 
 std::optional<std::uint32_t> id_of(const Registry& r, const std::string& connector) {

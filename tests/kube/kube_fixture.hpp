@@ -37,6 +37,18 @@ inline bool eventually(const std::function<bool()>& done,
   return done();
 }
 
+// A Pending claim of `connector` on `id`, made at 10:00 on 2026-11-25 for five minutes.
+inline RegistryEntry pending_claim(const std::string& connector, std::uint32_t id) {
+  RegistryEntry e;
+  e.connector = connector;
+  e.server_id = id;
+  e.status = EntryStatus::Pending;
+  e.claim_uid = "uid-" + connector;
+  e.date = date_of(*parse_timestamp("2026-11-25T10:00:00Z"));
+  e.expires_at = *parse_timestamp("2026-11-25T10:05:00Z");
+  return e;
+}
+
 inline nlohmann::json registry_configmap(const std::string& registry_yaml) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
