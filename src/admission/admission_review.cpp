@@ -232,6 +232,8 @@ std::string text_of(const YamlNode& map, std::string_view key) {
   return v && v->is_scalar() && v->quoted() ? v->scalar() : std::string();
 }
 
+constexpr std::size_t kMaxUidLength = 128;
+
 std::variant<Request, ParseError> review_from_tree(const YamlNode& root) {
   if (!root.is_map())
     return ParseError{400, "the body must be a JSON object (an AdmissionReview)", std::nullopt};
@@ -259,6 +261,15 @@ std::variant<Request, ParseError> review_from_tree(const YamlNode& root) {
   if (const YamlNode* o = req->find("oldObject")) r.old_object = *o;
 
   if (r.uid.empty()) return ParseError{400, "the AdmissionReview request has no uid", std::nullopt};
+  // The API server sends a UUID; a claim records it in the registry. Anything
+  // else that could not be written there plainly is refused here.
+  if (r.uid.size() > kMaxUidLength ||
+      std::any_of(r.uid.begin(), r.uid.end(), [](char c) { return c <= ' ' || c >= 0x7f; })) {
+    return ParseError{400,
+                      "the request uid must be printable ASCII without spaces, at most " +
+                          std::to_string(kMaxUidLength) + " characters (the API server sends a UUID)",
+                      r.uid};
+  }
   if (r.operation != "CREATE" && r.operation != "UPDATE" && r.operation != "DELETE" &&
       r.operation != "CONNECT") {
     return ParseError{400, "unknown operation \"" + r.operation + "\"", r.uid};

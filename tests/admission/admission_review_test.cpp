@@ -328,3 +328,29 @@ TEST(AdmissionReviewParsers, ALargeBodyIsJudgedLikeTheSameSmallOne) {
 
 }  // namespace
 }  // namespace cdcguard::admission
+
+namespace cdcguard::admission {
+namespace {
+
+// A claim records the request's uid in the registry: one the registry could
+// not carry plainly is refused before it is judged (the API server sends UUIDs).
+TEST(AdmissionReviewParsers, AUidThatIsNotPlainTextIsRefused) {
+  const auto body = [](const std::string& uid) {
+    return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":)" +
+           nlohmann::json(uid).dump() + R"(,"operation":"DELETE"}})";
+  };
+  EXPECT_TRUE(std::holds_alternative<Request>(parse_review(body("0d3f6c2e-1a1b-4c1d-8e1f-000000000002"))));
+  for (const std::string& uid : {std::string("uid-\x7f"), std::string("a b"), std::string("x\ny"),
+                                 std::string("\xc3\xa9"), std::string(129, 'u')}) {
+    for (const auto& parsed : {parse_review(body(uid)), parse_review_reference(body(uid))}) {
+      const auto* error = std::get_if<ParseError>(&parsed);
+      ASSERT_NE(error, nullptr) << uid;
+      EXPECT_EQ(error->http_status, 400);
+      EXPECT_EQ(error->uid, uid) << "answered as an AdmissionReview denial";
+      EXPECT_NE(error->message.find("printable ASCII"), std::string::npos) << error->message;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cdcguard::admission
