@@ -36,34 +36,15 @@ using Clock = std::chrono::steady_clock;
 // kube_client_retry_test.cpp).
 constexpr auto kHangGuard = 30s;
 
-// TestCa only issues serving certificates (serverAuth); a TLS server rejects
-// those as client certificates, so the client CA here is made by hand.
+// A client CA of its own and a client certificate (clientAuth) it signs.
 struct ClientPki {
   std::string ca_pem;
   PemPair client;
 };
 
 ClientPki make_client_pki() {
-  namespace d = testing_support::pki_detail;
-  d::Pkey ca_key(EVP_EC_gen("P-256"));
-  d::check(ca_key != nullptr, "EVP_EC_gen");
-  d::Cert ca = d::make_cert("client CA", ca_key.get(), nullptr, nullptr, true, 1, 86400);
-  d::Pkey key(EVP_EC_gen("P-256"));
-  d::check(key != nullptr, "EVP_EC_gen");
-  d::Cert cert(X509_new());
-  X509_set_version(cert.get(), 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 2);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
-  X509_set_pubkey(cert.get(), key.get());
-  X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("system:cdc-guard"), -1, -1, 0);
-  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get()));
-  d::add_extension(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");
-  d::add_extension(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature");
-  d::add_extension(cert.get(), ca.get(), NID_ext_key_usage, "clientAuth");
-  d::check(X509_sign(cert.get(), ca_key.get(), EVP_sha256()) > 0, "X509_sign");
-  return {d::pem_of(ca.get()), {d::pem_of(cert.get()), d::pem_of(key.get())}};
+  testing_support::TestCa ca("client CA");
+  return {ca.cert_pem(), ca.issue_client("system:cdc-guard")};
 }
 
 // A local HTTPS server on an ephemeral port of 127.0.0.1.

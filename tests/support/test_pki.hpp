@@ -66,8 +66,12 @@ inline void add_extension(X509* cert, X509* issuer, int nid, const char* value) 
   X509_EXTENSION_free(ext);
 }
 
+enum class CertKind { Ca, Server, Client };
+
+// `organization` (O=) is where Kubernetes reads a client certificate's groups.
 inline Cert make_cert(const std::string& common_name, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-                      bool is_ca, long serial, long valid_seconds) {
+                      CertKind kind, long serial, long valid_seconds, const std::string& organization = "",
+                      const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1") {
   Cert cert(X509_new());
   check(cert != nullptr, "X509_new");
   X509_set_version(cert.get(), 2);
@@ -76,18 +80,23 @@ inline Cert make_cert(const std::string& common_name, EVP_PKEY* key, X509* issue
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), valid_seconds);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
+  if (!organization.empty()) {
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(organization.c_str()),
+                               -1, -1, 0);
+  }
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name);
   X509* signer = issuer ? issuer : cert.get();
-  if (is_ca) {
+  if (kind == CertKind::Ca) {
     add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE");
     add_extension(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
     add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
     add_extension(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
-    add_extension(cert.get(), signer, NID_ext_key_usage, "serverAuth");
-    add_extension(cert.get(), signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+    add_extension(cert.get(), signer, NID_ext_key_usage, kind == CertKind::Server ? "serverAuth" : "clientAuth");
+    if (kind == CertKind::Server)
+      add_extension(cert.get(), signer, NID_subject_alt_name, subject_alt_names.c_str());
   }
   check(X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) > 0, "X509_sign");
   return cert;
@@ -100,7 +109,7 @@ class TestCa {
  public:
   explicit TestCa(const std::string& name = "cdc-guard test CA") : key_(EVP_EC_gen("P-256")), cert_(nullptr) {
     pki_detail::check(key_ != nullptr, "EVP_EC_gen");
-    cert_ = pki_detail::make_cert(name, key_.get(), nullptr, nullptr, true, 1, 86400);
+    cert_ = pki_detail::make_cert(name, key_.get(), nullptr, nullptr, pki_detail::CertKind::Ca, 1, 86400);
   }
   std::string cert_pem() const { return pki_detail::pem_of(cert_.get()); }
 
@@ -108,9 +117,44 @@ class TestCa {
   PemPair issue(const std::string& common_name = "localhost", long valid_seconds = 86400) {
     pki_detail::Pkey key(EVP_EC_gen("P-256"));
     pki_detail::check(key != nullptr, "EVP_EC_gen");
-    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), false, ++serial_,
-                                      valid_seconds);
+    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Server,
+                                      ++serial_, valid_seconds);
     return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
+  }
+
+  // A serving certificate for other names (`subject_alt_names` in OpenSSL's
+  // form: "DNS:a,IP:127.0.0.1").
+  PemPair issue_server(const std::string& common_name, const std::string& subject_alt_names,
+                       long valid_seconds = 86400) {
+    pki_detail::Pkey key(EVP_EC_gen("P-256"));
+    pki_detail::check(key != nullptr, "EVP_EC_gen");
+    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Server,
+                                      ++serial_, valid_seconds, "", subject_alt_names);
+    return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
+  }
+
+  // A client certificate: Kubernetes reads the user from CN and a group from O.
+  PemPair issue_client(const std::string& common_name, const std::string& organization = "",
+                       long valid_seconds = 86400) {
+    pki_detail::Pkey key(EVP_EC_gen("P-256"));
+    pki_detail::check(key != nullptr, "EVP_EC_gen");
+    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Client,
+                                      ++serial_, valid_seconds, organization);
+    return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
+  }
+
+  // A bare key pair in PEM (a service-account signing key, say): the
+  // public key in `cert`, the private key in `key`.
+  static PemPair new_key_pair() {
+    pki_detail::Pkey key(EVP_EC_gen("P-256"));
+    pki_detail::check(key != nullptr, "EVP_EC_gen");
+    BIO* bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PUBKEY(bio, key.get());
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    std::string public_pem(data, static_cast<std::size_t>(n));
+    BIO_free(bio);
+    return {public_pem, pki_detail::pem_of(key.get())};
   }
 
  private:
