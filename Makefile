@@ -19,6 +19,15 @@ demo: ## check examples/ against examples/registry.yaml
 asan: ## build and test with ASan+UBSan into ./build-asan
 	BUILD_DIR=build-asan CDCGUARD_SANITIZE=ON BUILD_TYPE=Debug ./scripts/build.sh && ctest --test-dir build-asan --output-on-failure -j2
 
+kube-tools: ## build kube-apiserver, etcd and kubectl from tools/kube/ (cached), print their folder
+	./scripts/kube-tools.sh
+
+e2e: ## build, then run only the end-to-end tests against a real kube-apiserver (ctest -L e2e)
+	./scripts/build.sh && CDCGUARD_KUBE_TOOLS="$$(./scripts/kube-tools.sh)" ctest --test-dir $(BUILD_DIR) -L e2e --output-on-failure
+
+kube-env: ## start etcd, kube-apiserver and 3 cdc-guard replicas; prints a KUBECONFIG line; Ctrl-C stops
+	./scripts/build.sh && CDCGUARD_KUBE_TOOLS="$$(./scripts/kube-tools.sh)" $(BUILD_DIR)/tests/cdcguard_kube_env
+
 bench: ## run the check and webhook benchmarks (bench/README.md)
 	./bench/check_bench.sh
 	ROUNDS=3 ./bench/webhook.sh
@@ -35,4 +44,4 @@ lint: ## clang-format check (no changes)
 docker-build: ## build the container image
 	docker build -t cdc-guard:dev .
 
-.PHONY: help deps build test demo asan bench bench-claim fmt lint docker-build
+.PHONY: help deps build test demo asan kube-tools e2e kube-env bench bench-claim fmt lint docker-build

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# One command on a fresh machine: install dependencies, build, run every test;
-# then a short libFuzzer run of each parser (scripts/fuzz-smoke.sh) and the
-# same suite again under AddressSanitizer and UBSan (build-asan/).
+# One command on a fresh machine: install dependencies, build, build the real
+# control plane (kube-apiserver, etcd, kubectl from tools/kube/, cached), run
+# every test, the end-to-end ones (label e2e) against that control plane among
+# them; then a short libFuzzer run of each parser (scripts/fuzz-smoke.sh) and
+# the same suite, without e2e, again under AddressSanitizer and UBSan (build-asan/).
 # SKIP_SANITIZERS=1 runs the plain build only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+CDCGUARD_KUBE_TOOLS="$(./scripts/kube-tools.sh)"
+export CDCGUARD_KUBE_TOOLS
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   ./scripts/fuzz-smoke.sh

@@ -139,7 +139,7 @@ TEST(Admission, ExistingViolationsAreRatchetedThroughMetadataChangesFinalizersAn
   ASSERT_TRUE(b.ok()) << b.describe();
   // Once the replicas' caches hold both, a third copy is refused naming one of them.
   ASSERT_TRUE(eventually([&] {
-    const auto r = create(connector_yaml({.ns = ns, .name = "third-cdc", .server_id = 184040}));
+    const auto r = apply(connector_yaml({.ns = ns, .name = "third-cdc", .server_id = 184040}), {"--dry-run=server"});
     return !r.ok() && r.err.find("server-id-duplicate") != std::string::npos;
   }));
 
@@ -182,13 +182,15 @@ TEST(Admission, GenerateNameIsJudgedUnderTheFinalNameAndNoInvalidKeyIsRecorded) 
   ASSERT_FALSE(dup.ok()) << dup.describe();
   EXPECT_THAT(dup.err, HasSubstr(ns + "/" + name));
 
-  // Without an id: /mutate cannot claim for a name that does not exist yet.
+  // Without an id: /mutate cannot claim for a name that does not exist yet, so
+  // it assigns none and warns; /validate then denies under the final name,
+  // saying what to do.
   const auto unnamed = create(connector_yaml({.ns = ns, .generate_name = "auto-cdc-"}));
-  if (unnamed.ok()) {
-    EXPECT_THAT(unnamed.out, HasSubstr(prefix + "auto-cdc-"));
-  } else {
-    EXPECT_THAT(unnamed.err, HasSubstr("metadata.name")) << "the denial says how to fix it";
-  }
+  ASSERT_FALSE(unnamed.ok()) << unnamed.describe();
+  EXPECT_THAT(unnamed.err, HasSubstr("Warning: cdc-guard assigned no server id: no metadata.name yet (generateName)"));
+  EXPECT_THAT(unnamed.err, HasSubstr("[server-id-missing]"));
+  EXPECT_THAT(unnamed.err, HasSubstr("KafkaConnector " + ns + "/auto-cdc-")) << "judged under its final name";
+  EXPECT_THAT(unnamed.err, HasSubstr("set metadata.name, or set spec.config.database.server.id"));
 
   const auto registry = registry_now();  // parses: every key is a valid namespace/name
   const auto entry = live_entry(registry, ns + "/" + name);
