@@ -33,7 +33,8 @@ namespace {
 
 std::string connector_json(const std::string& ns, const std::string& name, long id) {
   return R"({"apiVersion":"kafka.strimzi.io/v1","kind":"KafkaConnector","metadata":{"name":")" + name +
-         R"(","namespace":")" + ns + R"(","labels":{"strimzi.io/cluster":"cdc-connect"}},"spec":{"class":)"
+         R"(","namespace":")" + ns +
+         R"(","labels":{"strimzi.io/cluster":"cdc-connect"}},"spec":{"class":)"
          R"("io.debezium.connector.mysql.MySqlConnector","tasksMax":1,"config":{"database.hostname":"mysql.bench.svc",)"
          R"("database.port":3306,"database.user":"debezium","database.server.id":)" +
          std::to_string(id) + R"(,"topic.prefix":")" + ns + "." + name +
@@ -53,8 +54,8 @@ Figures figures(std::vector<double> ms) {
 }
 
 // N sequential creates in `ns`, ids from `first_id`; the latency of each in ms.
-std::vector<double> run(kube::KubeClient& client, const std::string& ns, const std::string& stem, long first_id,
-                        int n) {
+std::vector<double> run(kube::KubeClient& client, const std::string& ns, const std::string& stem,
+                        long first_id, int n) {
   std::vector<double> ms;
   for (int i = 0; i < n; ++i) {
     const std::string body = connector_json(ns, stem + "-" + std::to_string(i), first_id + i);
@@ -73,10 +74,11 @@ std::vector<double> run(kube::KubeClient& client, const std::string& ns, const s
 // Waits until the API server calls (or stops calling) the webhook: a
 // server-side dry run of a duplicate id is denied only while it does.
 void wait_webhook(ControlPlane& cluster, bool registered) {
-  const std::string dup = "apiVersion: kafka.strimzi.io/v1\nkind: KafkaConnector\nmetadata: {name: probe-dup, "
-                          "namespace: bench-probe}\nspec:\n  class: io.debezium.connector.mysql.MySqlConnector\n"
-                          "  config: {database.hostname: mysql.bench.svc, database.server.id: 184999, "
-                          "topic.prefix: probe}\n";
+  const std::string dup =
+      "apiVersion: kafka.strimzi.io/v1\nkind: KafkaConnector\nmetadata: {name: probe-dup, "
+      "namespace: bench-probe}\nspec:\n  class: io.debezium.connector.mysql.MySqlConnector\n"
+      "  config: {database.hostname: mysql.bench.svc, database.server.id: 184999, "
+      "topic.prefix: probe}\n";
   for (int i = 0; i < 600; ++i) {
     const auto r = cluster.kubectl({"apply", "--dry-run=server", "-f", "-"}, dup);
     if (r.ok() != registered) return;
@@ -102,7 +104,8 @@ int main(int argc, char** argv) {
   std::string registry = default_registry();
   for (int i = 0; i < n; ++i)
     registry += "  - {connector: bench-registered/reg-" + std::to_string(i) +
-                ", serverId: " + std::to_string(184000 + i) + ", status: Active, owner: bench, date: 2026-01-01}\n";
+                ", serverId: " + std::to_string(184000 + i) +
+                ", status: Active, owner: bench, date: 2026-01-01}\n";
   InstallOptions options;
   options.registry_yaml = registry;
   CdcGuardInstall install(cluster, options);
@@ -131,12 +134,13 @@ int main(int argc, char** argv) {
 
   const auto base = figures(none);
   std::printf("%d sequential KafkaConnector creates through kube-apiserver (ms)\n", n);
-  std::printf("%-11s %8s %8s %8s %8s %10s %10s\n", "setting", "p50", "p90", "p99", "max", "p50/none", "p99/none");
+  std::printf("%-11s %8s %8s %8s %8s %10s %10s\n", "setting", "p50", "p90", "p99", "max", "p50/none",
+              "p99/none");
   for (const auto& [name, data] :
        {std::pair{"none", &none}, std::pair{"registered", &registered}, std::pair{"claim", &claim}}) {
     const auto f = figures(*data);
-    std::printf("%-11s %8.2f %8.2f %8.2f %8.2f %9.2fx %9.2fx\n", name, f.p50, f.p90, f.p99, f.max, f.p50 / base.p50,
-                f.p99 / base.p99);
+    std::printf("%-11s %8.2f %8.2f %8.2f %8.2f %9.2fx %9.2fx\n", name, f.p50, f.p90, f.p99, f.max,
+                f.p50 / base.p50, f.p99 / base.p99);
   }
   return 0;
 }

@@ -55,15 +55,18 @@ TEST(Admission, ServerSideDryRunGivesTheSameVerdictAndLeavesTheRegistryAlone) {
   ASSERT_TRUE(apply(connector_yaml({.ns = ns, .name = "holder-cdc", .server_id = 184020})).ok());
   const std::string before = install().registry_yaml();
 
-  const auto dup = apply(connector_yaml({.ns = ns, .name = "copy-cdc", .server_id = 184020}), {"--dry-run=server"});
+  const auto dup =
+      apply(connector_yaml({.ns = ns, .name = "copy-cdc", .server_id = 184020}), {"--dry-run=server"});
   ASSERT_FALSE(dup.ok()) << dup.describe();
   EXPECT_THAT(dup.err, HasSubstr("server-id-duplicate"));
   EXPECT_THAT(dup.err, HasSubstr(ns + "/holder-cdc"));
 
-  const auto fresh = apply(connector_yaml({.ns = ns, .name = "fresh-cdc", .server_id = 184021}), {"--dry-run=server"});
+  const auto fresh =
+      apply(connector_yaml({.ns = ns, .name = "fresh-cdc", .server_id = 184021}), {"--dry-run=server"});
   ASSERT_TRUE(fresh.ok()) << with_logs(fresh);
   EXPECT_THAT(fresh.out, HasSubstr("created (server dry run)"));
-  const auto assigned = apply(connector_yaml({.ns = ns, .name = "auto-cdc"}), {"--dry-run=server", "-o=yaml"});
+  const auto assigned =
+      apply(connector_yaml({.ns = ns, .name = "auto-cdc"}), {"--dry-run=server", "-o=yaml"});
   ASSERT_TRUE(assigned.ok()) << with_logs(assigned);
   EXPECT_THAT(assigned.out, HasSubstr("database.server.id:")) << "the dry run shows the id it would assign";
 
@@ -95,12 +98,14 @@ TEST(Admission, ServerSideApplyPatchAndReplaceAreEachJudged) {
   ASSERT_TRUE(create(connector_yaml({.ns = ns, .name = "b-cdc", .server_id = 184031})).ok());
 
   // kubectl patch onto a held id: denied, naming the holder.
-  const auto patched = kubectl({"patch", "kafkaconnector", "b-cdc", "-n", ns, kMerge, "-p", id_patch(184030)});
+  const auto patched =
+      kubectl({"patch", "kafkaconnector", "b-cdc", "-n", ns, kMerge, "-p", id_patch(184030)});
   ASSERT_FALSE(patched.ok()) << patched.describe();
   EXPECT_THAT(patched.err, HasSubstr("server-id-duplicate"));
   EXPECT_THAT(patched.err, HasSubstr(ns + "/a-cdc"));
   // kubectl replace onto it: denied too.
-  const auto replaced = kubectl({"replace", "-f", "-"}, connector_yaml({.ns = ns, .name = "b-cdc", .server_id = 184030}));
+  const auto replaced =
+      kubectl({"replace", "-f", "-"}, connector_yaml({.ns = ns, .name = "b-cdc", .server_id = 184030}));
   ASSERT_FALSE(replaced.ok()) << replaced.describe();
   EXPECT_THAT(replaced.err, HasSubstr(ns + "/a-cdc"));
   // server-side apply of a second connector onto it: denied.
@@ -139,7 +144,8 @@ TEST(Admission, ExistingViolationsAreRatchetedThroughMetadataChangesFinalizersAn
   ASSERT_TRUE(b.ok()) << b.describe();
   // Once the replicas' caches hold both, a third copy is refused naming one of them.
   ASSERT_TRUE(eventually([&] {
-    const auto r = apply(connector_yaml({.ns = ns, .name = "third-cdc", .server_id = 184040}), {"--dry-run=server"});
+    const auto r =
+        apply(connector_yaml({.ns = ns, .name = "third-cdc", .server_id = 184040}), {"--dry-run=server"});
     return !r.ok() && r.err.find("server-id-duplicate") != std::string::npos;
   }));
 
@@ -161,7 +167,8 @@ TEST(Admission, ExistingViolationsAreRatchetedThroughMetadataChangesFinalizersAn
   ASSERT_TRUE(released.ok()) << with_logs(released);
   EXPECT_TRUE(eventually([&] { return !stored(ns, "second-cdc", "{.metadata.name}"); }));
   // A change of the id itself is judged, not ratcheted.
-  const auto changed = kubectl({"patch", "kafkaconnector", "first-cdc", "-n", ns, kMerge, "-p", id_patch(184999)});
+  const auto changed =
+      kubectl({"patch", "kafkaconnector", "first-cdc", "-n", ns, kMerge, "-p", id_patch(184999)});
   ASSERT_FALSE(changed.ok()) << changed.describe();
   EXPECT_THAT(changed.err, HasSubstr("server-id-reserved"));
 }
@@ -187,7 +194,8 @@ TEST(Admission, GenerateNameIsJudgedUnderTheFinalNameAndNoInvalidKeyIsRecorded) 
   // saying what to do.
   const auto unnamed = create(connector_yaml({.ns = ns, .generate_name = "auto-cdc-"}));
   ASSERT_FALSE(unnamed.ok()) << unnamed.describe();
-  EXPECT_THAT(unnamed.err, HasSubstr("Warning: cdc-guard assigned no server id: no metadata.name yet (generateName)"));
+  EXPECT_THAT(unnamed.err,
+              HasSubstr("Warning: cdc-guard assigned no server id: no metadata.name yet (generateName)"));
   EXPECT_THAT(unnamed.err, HasSubstr("[server-id-missing]"));
   EXPECT_THAT(unnamed.err, HasSubstr("KafkaConnector " + ns + "/auto-cdc-")) << "judged under its final name";
   EXPECT_THAT(unnamed.err, HasSubstr("set metadata.name, or set spec.config.database.server.id"));

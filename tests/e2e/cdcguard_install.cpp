@@ -137,7 +137,8 @@ CdcGuardInstall::CdcGuardInstall(ControlPlane& cluster, InstallOptions options)
   fs::create_directories(dir_);
   install_crds(cluster_, options_.strimzi);
   cluster_.must({"create", "namespace", kReleaseNamespace});
-  write_file(dir_ / "registry.yaml", options_.registry_yaml.empty() ? default_registry() : options_.registry_yaml);
+  write_file(dir_ / "registry.yaml",
+             options_.registry_yaml.empty() ? default_registry() : options_.registry_yaml);
   cluster_.must({"create", "configmap", kRegistryConfigMap, "-n", kReleaseNamespace,
                  "--from-file=registry.yaml=" + (dir_ / "registry.yaml").string()});
   install_rbac();
@@ -173,12 +174,13 @@ void CdcGuardInstall::install_rbac() {
 }
 
 void CdcGuardInstall::register_webhooks() {
-  cluster_.must({"apply", "-f", "-"}, webhooks_yaml(balancer_->port(), admission::base64_encode(ca_.cert_pem())));
+  cluster_.must({"apply", "-f", "-"},
+                webhooks_yaml(balancer_->port(), admission::base64_encode(ca_.cert_pem())));
 }
 
 void CdcGuardInstall::unregister_webhooks() {
-  cluster_.must({"delete", "mutatingwebhookconfiguration/cdc-guard", "validatingwebhookconfiguration/cdc-guard",
-                 "--ignore-not-found"});
+  cluster_.must({"delete", "mutatingwebhookconfiguration/cdc-guard",
+                 "validatingwebhookconfiguration/cdc-guard", "--ignore-not-found"});
 }
 
 void CdcGuardInstall::start_replica(std::size_t i) {
@@ -228,7 +230,8 @@ void CdcGuardInstall::wait_ready(std::size_t i) {
   auto& p = replicas_.at(i).process;
   while (!replica_ready(i)) {
     if (!p.running() || std::chrono::steady_clock::now() > deadline)
-      throw std::runtime_error("cdc-guard replica " + std::to_string(i) + " did not become ready:\n" + p.log_tail());
+      throw std::runtime_error("cdc-guard replica " + std::to_string(i) + " did not become ready:\n" +
+                               p.log_tail());
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }

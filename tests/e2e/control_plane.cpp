@@ -148,7 +148,8 @@ bool ControlPlane::wait_ready(std::string& last) {
   return false;
 }
 
-ProcessResult ControlPlane::kubectl(const std::vector<std::string>& args, std::optional<std::string> stdin_text) const {
+ProcessResult ControlPlane::kubectl(const std::vector<std::string>& args,
+                                    std::optional<std::string> stdin_text) const {
   return kubectl_as(admin_kubeconfig_, args, std::move(stdin_text));
 }
 
@@ -165,7 +166,8 @@ ProcessResult ControlPlane::kubectl_as(const fs::path& kubeconfig, const std::ve
   return run_process(spec);
 }
 
-std::string ControlPlane::must(const std::vector<std::string>& args, std::optional<std::string> stdin_text) const {
+std::string ControlPlane::must(const std::vector<std::string>& args,
+                               std::optional<std::string> stdin_text) const {
   const auto r = kubectl(args, std::move(stdin_text));
   if (!r.ok()) {
     std::string cmd = "kubectl";
@@ -177,7 +179,8 @@ std::string ControlPlane::must(const std::vector<std::string>& args, std::option
 
 fs::path ControlPlane::write_token_kubeconfig(const std::string& name, const std::string& token) const {
   const auto path = dir_ / (name + ".kubeconfig");
-  write_file(path, kubeconfig_text(server_url(), dir_ / "pki" / "ca.crt", "    token: " + trim(token) + "\n"));
+  write_file(path,
+             kubeconfig_text(server_url(), dir_ / "pki" / "ca.crt", "    token: " + trim(token) + "\n"));
   return path;
 }
 

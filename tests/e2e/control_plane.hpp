@@ -38,7 +38,8 @@ class ControlPlane {
   const fs::path& kubectl_path() const { return kubectl_; }
 
   // kubectl with the admin kubeconfig (system:masters), or another one.
-  ProcessResult kubectl(const std::vector<std::string>& args, std::optional<std::string> stdin_text = {}) const;
+  ProcessResult kubectl(const std::vector<std::string>& args,
+                        std::optional<std::string> stdin_text = {}) const;
   ProcessResult kubectl_as(const fs::path& kubeconfig, const std::vector<std::string>& args,
                            std::optional<std::string> stdin_text = {}) const;
   // kubectl that must succeed: its stdout, or a thrown error with both streams.

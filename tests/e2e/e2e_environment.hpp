@@ -32,14 +32,14 @@ E2eWorld& world();
 // A KafkaConnector manifest for a Debezium MySQL connector.
 struct ConnectorSpec {
   std::string ns;
-  std::string name;                 // empty with generate_name set
+  std::string name;  // empty with generate_name set
   std::string generate_name;
   std::string api_version = "kafka.strimzi.io/v1";
-  std::optional<long> server_id;    // nullopt: no database.server.id (auto-assign)
-  std::string topic_prefix;         // default: ns.name
-  std::string history_topic;        // default: schema-history.<prefix>; "-" for none
+  std::optional<long> server_id;  // nullopt: no database.server.id (auto-assign)
+  std::string topic_prefix;       // default: ns.name
+  std::string history_topic;      // default: schema-history.<prefix>; "-" for none
   std::string hostname = "mysql.shared.svc";
-  std::string extra_metadata;       // more lines under metadata, indented by 2
+  std::string extra_metadata;  // more lines under metadata, indented by 2
 };
 std::string connector_yaml(const ConnectorSpec& spec);
 

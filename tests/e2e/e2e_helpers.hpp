@@ -25,7 +25,8 @@ inline CdcGuardInstall& install() {
   return *world().install;
 }
 
-inline ProcessResult kubectl(const std::vector<std::string>& args, std::optional<std::string> stdin_text = {}) {
+inline ProcessResult kubectl(const std::vector<std::string>& args,
+                             std::optional<std::string> stdin_text = {}) {
   return cluster().kubectl(args, std::move(stdin_text));
 }
 
@@ -40,8 +41,10 @@ inline ProcessResult create(const std::string& yaml) {
 }
 
 // A field of a stored connector (jsonpath), or nullopt when it is not stored.
-inline std::optional<std::string> stored(const std::string& ns, const std::string& name, const std::string& jsonpath) {
-  const auto r = kubectl({"get", "kafkaconnectors.kafka.strimzi.io", name, "-n", ns, "-o=jsonpath=" + jsonpath});
+inline std::optional<std::string> stored(const std::string& ns, const std::string& name,
+                                         const std::string& jsonpath) {
+  const auto r =
+      kubectl({"get", "kafkaconnectors.kafka.strimzi.io", name, "-n", ns, "-o=jsonpath=" + jsonpath});
   if (!r.ok()) return std::nullopt;
   return r.out;
 }

@@ -27,8 +27,8 @@ class Environment : public ::testing::Environment {
       world_.cluster = std::make_unique<ControlPlane>(tools, world_.dir / "cluster");
       std::cerr << "[e2e] kube-apiserver ready at " << world_.cluster->server_url() << "\n";
       world_.install = std::make_unique<CdcGuardInstall>(*world_.cluster, InstallOptions{world_.strimzi});
-      std::cerr << "[e2e] cdc-guard: " << world_.install->replicas() << " replicas ready behind 127.0.0.1:"
-                << world_.install->balancer().port() << "\n";
+      std::cerr << "[e2e] cdc-guard: " << world_.install->replicas()
+                << " replicas ready behind 127.0.0.1:" << world_.install->balancer().port() << "\n";
       g_world = &world_;
     } catch (const std::exception& e) {
       // Without a control plane no test can run: fail the binary, loudly.
@@ -76,8 +76,8 @@ std::string new_namespace(const std::string& stem) {
 }
 
 std::string connector_yaml(const ConnectorSpec& s) {
-  const std::string prefix = s.topic_prefix.empty() ? s.ns + "." + (s.name.empty() ? s.generate_name : s.name)
-                                                    : s.topic_prefix;
+  const std::string prefix =
+      s.topic_prefix.empty() ? s.ns + "." + (s.name.empty() ? s.generate_name : s.name) : s.topic_prefix;
   std::string y = "apiVersion: " + s.api_version + "\nkind: KafkaConnector\nmetadata:\n";
   if (!s.name.empty()) y += "  name: " + s.name + "\n";
   if (!s.generate_name.empty()) y += "  generateName: " + s.generate_name + "\n";

@@ -25,9 +25,9 @@ struct ProcessResult {
 };
 
 struct RunSpec {
-  std::vector<std::string> argv;            // argv[0] is the program's path
-  std::map<std::string, std::string> env;   // added to (or replacing in) this process's environment
-  std::optional<std::string> stdin_text;    // nullopt: stdin at EOF
+  std::vector<std::string> argv;           // argv[0] is the program's path
+  std::map<std::string, std::string> env;  // added to (or replacing in) this process's environment
+  std::optional<std::string> stdin_text;   // nullopt: stdin at EOF
   // A hang guard, never a verdict: a run that needs it has failed anyway.
   std::chrono::seconds timeout{120};
 };

@@ -60,8 +60,9 @@ TEST(Race, TwoHundredConcurrentCreatesStoreNoDuplicateAndTheRegistryMatchesTheCl
   // What the API server stores.
   std::map<std::string, std::string> stored_ids;  // ns/name -> id
   for (const auto& ns : namespaces) {
-    const auto list = kubectl({"get", "kafkaconnectors", "-n", ns, "-o",
-                               "jsonpath={range .items[*]}{.metadata.name}={.spec.config.database\\.server\\.id}{\"\\n\"}{end}"});
+    const auto list = kubectl(
+        {"get", "kafkaconnectors", "-n", ns, "-o",
+         "jsonpath={range .items[*]}{.metadata.name}={.spec.config.database\\.server\\.id}{\"\\n\"}{end}"});
     ASSERT_TRUE(list.ok()) << list.describe();
     std::istringstream lines(list.out);
     for (std::string line; std::getline(lines, line);) {

@@ -43,14 +43,16 @@ bool copy_some(int from, int to) {
 }  // namespace
 
 TcpBalancer::TcpBalancer(std::vector<int> backend_ports) : backends_(std::move(backend_ports)) {
-  for (std::size_t i = 0; i < backends_.size(); ++i) counts_.push_back(std::make_unique<std::atomic<long>>(0));
+  for (std::size_t i = 0; i < backends_.size(); ++i)
+    counts_.push_back(std::make_unique<std::atomic<long>>(0));
   listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   const int one = 1;
   ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   auto addr = loopback(0);
   socklen_t len = sizeof addr;
-  if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener_, 1024) != 0 ||
+  if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener_, 1024) != 0 ||
       ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(listener_);
     throw std::system_error(errno, std::generic_category(), "balancer listen");

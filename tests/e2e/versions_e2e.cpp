@@ -9,8 +9,8 @@ using ::testing::HasSubstr;
 
 TEST(BothVersions, AV1beta2AndAV1RequestForOneConnectorAreOneConnector) {
   const auto ns = new_namespace("versions");
-  const auto old_api = apply(
-      connector_yaml({.ns = ns, .name = "orders-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184060}));
+  const auto old_api = apply(connector_yaml(
+      {.ns = ns, .name = "orders-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184060}));
   ASSERT_TRUE(old_api.ok()) << with_logs(old_api);
   // The same connector through v1, with a change the rules read: judged against
   // the others, never against itself.
@@ -20,8 +20,8 @@ TEST(BothVersions, AV1beta2AndAV1RequestForOneConnectorAreOneConnector) {
   EXPECT_THAT(new_api.out, HasSubstr("orders-cdc configured"));
   EXPECT_EQ(stored(ns, "orders-cdc", "{.spec.config.topic\\.prefix}"), ns + ".orders-v2");
 
-  const auto other = apply(
-      connector_yaml({.ns = ns, .name = "copy-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184060}));
+  const auto other = apply(connector_yaml(
+      {.ns = ns, .name = "copy-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184060}));
   ASSERT_FALSE(other.ok()) << other.describe();
   EXPECT_THAT(other.err, HasSubstr(ns + "/orders-cdc"));
 
@@ -39,10 +39,11 @@ TEST(BothVersions, AV1beta2AndAV1RequestForOneConnectorAreOneConnector) {
 
 TEST(OnlyV1, V1beta2IsNotServedAndV1IsJudged) {
   const auto ns = new_namespace("onlyv1");
-  const auto old_api = apply(
-      connector_yaml({.ns = ns, .name = "old-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184080}));
+  const auto old_api = apply(connector_yaml(
+      {.ns = ns, .name = "old-cdc", .api_version = "kafka.strimzi.io/v1beta2", .server_id = 184080}));
   ASSERT_FALSE(old_api.ok());
-  EXPECT_THAT(old_api.err, HasSubstr("no matches for kind \"KafkaConnector\" in version \"kafka.strimzi.io/v1beta2\""));
+  EXPECT_THAT(old_api.err,
+              HasSubstr("no matches for kind \"KafkaConnector\" in version \"kafka.strimzi.io/v1beta2\""));
   ASSERT_TRUE(apply(connector_yaml({.ns = ns, .name = "new-cdc", .server_id = 184080})).ok());
   const auto dup = apply(connector_yaml({.ns = ns, .name = "dup-cdc", .server_id = 184080}));
   ASSERT_FALSE(dup.ok());

@@ -81,8 +81,8 @@ inline Cert make_cert(const std::string& common_name, EVP_PKEY* key, X509* issue
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   if (!organization.empty()) {
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(organization.c_str()),
-                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(organization.c_str()), -1, -1, 0);
   }
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
@@ -94,7 +94,8 @@ inline Cert make_cert(const std::string& common_name, EVP_PKEY* key, X509* issue
   } else {
     add_extension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
     add_extension(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
-    add_extension(cert.get(), signer, NID_ext_key_usage, kind == CertKind::Server ? "serverAuth" : "clientAuth");
+    add_extension(cert.get(), signer, NID_ext_key_usage,
+                  kind == CertKind::Server ? "serverAuth" : "clientAuth");
     if (kind == CertKind::Server)
       add_extension(cert.get(), signer, NID_subject_alt_name, subject_alt_names.c_str());
   }
@@ -117,8 +118,8 @@ class TestCa {
   PemPair issue(const std::string& common_name = "localhost", long valid_seconds = 86400) {
     pki_detail::Pkey key(EVP_EC_gen("P-256"));
     pki_detail::check(key != nullptr, "EVP_EC_gen");
-    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Server,
-                                      ++serial_, valid_seconds);
+    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(),
+                                      pki_detail::CertKind::Server, ++serial_, valid_seconds);
     return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
   }
 
@@ -128,8 +129,9 @@ class TestCa {
                        long valid_seconds = 86400) {
     pki_detail::Pkey key(EVP_EC_gen("P-256"));
     pki_detail::check(key != nullptr, "EVP_EC_gen");
-    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Server,
-                                      ++serial_, valid_seconds, "", subject_alt_names);
+    auto cert =
+        pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Server,
+                              ++serial_, valid_seconds, "", subject_alt_names);
     return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
   }
 
@@ -138,8 +140,8 @@ class TestCa {
                        long valid_seconds = 86400) {
     pki_detail::Pkey key(EVP_EC_gen("P-256"));
     pki_detail::check(key != nullptr, "EVP_EC_gen");
-    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(), pki_detail::CertKind::Client,
-                                      ++serial_, valid_seconds, organization);
+    auto cert = pki_detail::make_cert(common_name, key.get(), cert_.get(), key_.get(),
+                                      pki_detail::CertKind::Client, ++serial_, valid_seconds, organization);
     return {pki_detail::pem_of(cert.get()), pki_detail::pem_of(key.get())};
   }
 

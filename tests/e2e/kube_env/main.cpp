@@ -48,11 +48,12 @@ int main(int argc, char** argv) {
     CdcGuardInstall install(cluster, options);
     std::cout << "export KUBECONFIG=" << cluster.admin_kubeconfig().string() << "\n"
               << "export PATH=" << (tools / "bin").string() << ":$PATH\n"
-              << "# API server " << cluster.server_url() << "; webhook at https://127.0.0.1:"
-              << install.balancer().port() << "; the webhook's own kubeconfig (its ServiceAccount): "
+              << "# API server " << cluster.server_url()
+              << "; webhook at https://127.0.0.1:" << install.balancer().port()
+              << "; the webhook's own kubeconfig (its ServiceAccount): "
               << install.serviceaccount_kubeconfig().string() << "\n"
-              << "# logs: " << dir.string() << "/cluster/*.log and cluster/cdc-guard/replica-*.log; Ctrl-C stops it all"
-              << std::endl;
+              << "# logs: " << dir.string()
+              << "/cluster/*.log and cluster/cdc-guard/replica-*.log; Ctrl-C stops it all" << std::endl;
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::cerr << "kube-env: stopping (" << strsignal(sig) << ")\n";
