@@ -13,7 +13,7 @@ namespace {
 constexpr auto kReadyGuard = std::chrono::seconds(120);
 
 fs::path strimzi_fixture(const std::string& strimzi, const std::string& which) {
-  return fs::path(CDCGUARD_SOURCE_DIR) / ".." / "shared" / "fixtures" / "strimzi" / (strimzi + "-" + which);
+  return fs::path(CDCGUARD_SOURCE_DIR) / "tests" / "fixtures" / "strimzi" / (strimzi + "-" + which);
 }
 
 // The RBAC the webhook needs and nothing more: the registry ConfigMap by
