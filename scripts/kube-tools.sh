@@ -55,7 +55,9 @@ etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=server/$etcd_versio
 start=$(date +%s)
 (
   cd "$mod"
-  export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+  # -buildvcs=false: the module sits inside this git repository, whose state is
+  # no part of the tools.
+  export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
   go build -trimpath -ldflags "$kube_ldflags" -o "$tmp/bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
   go build -trimpath -ldflags "$etcd_ldflags" -o "$tmp/bin/etcd" go.etcd.io/etcd/server/v3
