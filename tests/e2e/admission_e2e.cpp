@@ -230,3 +230,36 @@ TEST(Admission, WithEveryReplicaDownWritesFailAndComeBackWithOne) {
 
 }  // namespace
 }  // namespace cdcguard::e2e
+
+namespace cdcguard::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string connect_yaml(const std::string& ns, const std::string& name, const std::string& group) {
+  return "apiVersion: kafka.strimzi.io/v1\nkind: KafkaConnect\nmetadata:\n  name: " + name +
+         "\n  namespace: " + ns +
+         "\nspec:\n  replicas: 1\n  bootstrapServers: kafka-kafka-bootstrap.kafka:9092\n  groupId: " + group +
+         "\n  configStorageTopic: " + group + "-configs\n  statusStorageTopic: " + group +
+         "-status\n  offsetStorageTopic: " + group + "-offsets\n";
+}
+
+// KafkaConnects go through /validate too: two Connect clusters on one Kafka
+// sharing a group.id would join one group.
+TEST(Admission, AKafkaConnectSharingAnotherOnesGroupIdIsDenied) {
+  const auto ns = new_namespace("connect");
+  const auto first = apply(connect_yaml(ns, "cdc-connect", ns + "-group"));
+  ASSERT_TRUE(first.ok()) << with_logs(first);
+  // Denied once the replicas' caches hold the first (the registry does not record Connect clusters).
+  ASSERT_TRUE(eventually(
+      [&] { return !apply(connect_yaml(ns, "copy-connect", ns + "-group"), {"--dry-run=server"}).ok(); }));
+  const auto second = apply(connect_yaml(ns, "copy-connect", ns + "-group"));
+  ASSERT_FALSE(second.ok()) << second.describe();
+  EXPECT_THAT(second.err, HasSubstr("admission webhook \"validate.cdc-guard.io\" denied the request"));
+  EXPECT_THAT(second.err, HasSubstr("connect-group-id-duplicate"));
+  EXPECT_THAT(second.err, HasSubstr(ns + "/cdc-connect"));
+  EXPECT_FALSE(kubectl({"get", "kafkaconnect", "copy-connect", "-n", ns}).ok());
+}
+
+}  // namespace
+}  // namespace cdcguard::e2e
