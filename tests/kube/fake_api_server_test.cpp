@@ -167,7 +167,8 @@ class FakeApiServerTest : public ::testing::Test {
   // GET; the body parsed as JSON (null when there was no response).
   struct Answer {
     int status = 0;
-    json body;
+    json body;  // discarded when the body is not JSON
+    std::string text;
     httplib::Headers headers;
   };
   Answer send(const std::string& method, const std::string& path, const json& body = json(),
@@ -181,6 +182,7 @@ class FakeApiServerTest : public ::testing::Test {
     if (!result) return answer;
     answer.status = result->status;
     answer.body = json::parse(result->body, nullptr, false);
+    answer.text = result->body;
     answer.headers = result->headers;
     return answer;
   }
@@ -193,23 +195,38 @@ class FakeApiServerTest : public ::testing::Test {
 
 constexpr const char* kCms = "/api/v1/namespaces/kafka/configmaps";
 
-TEST_F(FakeApiServerTest, RequestsWithoutAValidBearerTokenGet401WithAStatus) {
+// As the real server: an unknown token fails authentication (401, whatever
+// the path); no credentials at all is system:anonymous, whom RBAC refuses
+// (403) except on the public paths.
+TEST_F(FakeApiServerTest, AnUnknownTokenGets401AndNoCredentials403WithAStatus) {
   start();
   const json unauthorized = {{"kind", "Status"},    {"apiVersion", "v1"},        {"metadata", json::object()},
                              {"status", "Failure"}, {"message", "Unauthorized"}, {"reason", "Unauthorized"},
                              {"code", 401}};
   Answer none = send("GET", kCms, json(), "");
-  EXPECT_EQ(none.status, 401);
-  EXPECT_EQ(none.body, unauthorized);
+  EXPECT_EQ(none.status, 403);
+  EXPECT_EQ(none.body, (json{{"kind", "Status"},
+                             {"apiVersion", "v1"},
+                             {"metadata", json::object()},
+                             {"status", "Failure"},
+                             {"message",
+                              "configmaps is forbidden: User \"system:anonymous\" cannot list resource "
+                              "\"configmaps\" in API group \"\" in the namespace \"kafka\""},
+                             {"reason", "Forbidden"},
+                             {"details", {{"kind", "configmaps"}}},
+                             {"code", 403}}));
   Answer wrong = send("GET", kCms, json(), "wrong-token");
   EXPECT_EQ(wrong.status, 401);
   EXPECT_EQ(wrong.body, unauthorized);
   EXPECT_EQ(send("GET", kCms).status, 200);
+  EXPECT_EQ(send("GET", "/readyz", json(), "").status, 200);
+  EXPECT_EQ(send("GET", "/readyz", json(), "wrong-token").status, 401);
 
   const auto counters = server_->counters();
-  EXPECT_EQ(counters.requests, 3);
+  EXPECT_EQ(counters.requests, 5);
   EXPECT_EQ(counters.unauthorized, 2);
-  EXPECT_EQ(server_->tokens_seen(), (std::vector<std::string>{"wrong-token", "test-token"}));
+  EXPECT_EQ(counters.forbidden, 1);
+  EXPECT_EQ(server_->tokens_seen(), (std::vector<std::string>{"wrong-token", "test-token", "wrong-token"}));
 }
 
 TEST_F(FakeApiServerTest, RotatedTokensReplaceTheOldOnes) {
@@ -352,7 +369,9 @@ TEST_F(FakeApiServerTest, ListsCarryTheCurrentResourceVersionAndHonourFieldSelec
   EXPECT_EQ(all.body["apiVersion"], "v1");
   EXPECT_EQ(all.body["metadata"]["resourceVersion"], std::to_string(server_->resource_version()));
   EXPECT_EQ(all.body["items"].size(), 3u);
-  EXPECT_EQ(all.body["items"][0]["kind"], "ConfigMap");
+  // Items of a built-in type's list carry no kind or apiVersion.
+  EXPECT_FALSE(all.body["items"][0].contains("kind"));
+  EXPECT_FALSE(all.body["items"][0].contains("apiVersion"));
 
   Answer by_name = send("GET", "/api/v1/configmaps?fieldSelector=metadata.name%3Dregistry");
   ASSERT_EQ(by_name.status, 200);
@@ -363,7 +382,10 @@ TEST_F(FakeApiServerTest, ListsCarryTheCurrentResourceVersionAndHonourFieldSelec
   Answer by_ns = send("GET", "/api/v1/configmaps?fieldSelector=metadata.namespace%3Dteam-b");
   ASSERT_EQ(by_ns.body["items"].size(), 1u);
   EXPECT_EQ(by_ns.body["items"][0]["data"]["key"], "c");
-  EXPECT_EQ(send("GET", "/api/v1/configmaps?fieldSelector=data.key%3Da").status, 400);
+  Answer unsupported = send("GET", "/api/v1/configmaps?fieldSelector=data.key%3Da");
+  EXPECT_EQ(unsupported.status, 400);
+  EXPECT_EQ(unsupported.body["message"],
+            "\"data.key\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"");
 
   Answer at_rv = send("GET", "/api/v1/configmaps?resourceVersion=" + rv_of(all.body["items"][0]));
   EXPECT_EQ(at_rv.status, 200);
@@ -373,12 +395,16 @@ TEST_F(FakeApiServerTest, ListsCarryTheCurrentResourceVersionAndHonourFieldSelec
   ASSERT_EQ(connectors.status, 200);
   EXPECT_EQ(connectors.body["kind"], "KafkaConnectorList");
   EXPECT_EQ(connectors.body["apiVersion"], "kafka.strimzi.io/v1");
+  EXPECT_EQ(connectors.body["metadata"]["continue"], "");
   ASSERT_EQ(connectors.body["items"].size(), 1u);
   EXPECT_EQ(connectors.body["items"][0]["apiVersion"], "kafka.strimzi.io/v1");
   Answer beta = send("GET", "/apis/kafka.strimzi.io/v1beta2/kafkaconnectors");
   ASSERT_EQ(beta.body["items"].size(), 1u);
   EXPECT_EQ(beta.body["items"][0]["apiVersion"], "kafka.strimzi.io/v1beta2");
   EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1/kafkaconnects").body["items"].size(), 0u);
+  EXPECT_EQ(
+      send("GET", "/apis/kafka.strimzi.io/v1/kafkaconnectors?fieldSelector=spec.class%3Dx").body["message"],
+      "field label not supported: spec.class");
   EXPECT_EQ(server_->counters().lists, 9);  // the bad selector was refused before listing
 }
 
@@ -463,6 +489,12 @@ TEST_F(FakeApiServerTest, BookmarksCarryTheCurrentResourceVersionWhenAllowed) {
   auto without = watch("/apis/kafka.strimzi.io/v1/kafkaconnectors?watch=true&resourceVersion=" +
                        std::to_string(server_->resource_version()));
   EXPECT_TRUE(without->next(milliseconds(200)).is_null());
+  // From now (no resourceVersion): the current objects, then a bookmark marking their end.
+  auto from_now = watch("/apis/kafka.strimzi.io/v1/kafkaconnectors?watch=true&allowWatchBookmarks=true");
+  EXPECT_EQ(from_now->next()["type"], "ADDED");
+  const json end = from_now->next();
+  EXPECT_EQ(end["type"], "BOOKMARK");
+  EXPECT_EQ(end["object"]["metadata"]["annotations"], (json{{"k8s.io/initial-events-end", "true"}}));
 }
 
 TEST_F(FakeApiServerTest, TimeoutSecondsEndsTheStreamCleanly) {
@@ -491,6 +523,8 @@ TEST_F(FakeApiServerTest, DropWatchesEndsEveryOpenStream) {
   EXPECT_FALSE(third->finished());
 }
 
+// A LIST's resourceVersion means "not older than", so a LIST is never
+// expired; a watch from before the compaction point is.
 TEST_F(FakeApiServerTest, AfterCompactionOldResourceVersionsAreExpired) {
   start();
   const json old = server_->apply(configmap("kafka", "registry", "a"));
@@ -500,14 +534,10 @@ TEST_F(FakeApiServerTest, AfterCompactionOldResourceVersionsAreExpired) {
   const std::string expected_message = "too old resource version: " + rv_of(old) + " (" + current + ")";
 
   Answer list = send("GET", std::string(kCms) + "?resourceVersion=" + rv_of(old));
-  EXPECT_EQ(list.status, 410);
-  EXPECT_EQ(list.body, (json{{"kind", "Status"},
-                             {"apiVersion", "v1"},
-                             {"metadata", json::object()},
-                             {"status", "Failure"},
-                             {"message", expected_message},
-                             {"reason", "Expired"},
-                             {"code", 410}}));
+  EXPECT_EQ(list.status, 200);
+  EXPECT_EQ(list.body["metadata"]["resourceVersion"], current);
+  ASSERT_EQ(list.body["items"].size(), 1u);
+  EXPECT_EQ(list.body["items"][0]["data"]["key"], "b");
 
   auto w = watch(std::string(kCms) + "?watch=true&resourceVersion=" + rv_of(old));
   const json error = w->next();
@@ -519,7 +549,7 @@ TEST_F(FakeApiServerTest, AfterCompactionOldResourceVersionsAreExpired) {
   EXPECT_EQ(error["object"]["message"], expected_message);
   EXPECT_TRUE(w->wait_finished(kHangGuard));
   EXPECT_EQ(w->status(), 200);
-  EXPECT_EQ(server_->counters().gone, 2);
+  EXPECT_EQ(server_->counters().gone, 1);
 
   // From the compaction point on, and from "now", everything still works.
   EXPECT_EQ(send("GET", std::string(kCms) + "?resourceVersion=" + current).status, 200);
@@ -534,8 +564,7 @@ TEST_F(FakeApiServerTest, DiscoveryDescribesEveryServedStrimziVersion) {
   ASSERT_EQ(groups.status, 200);
   EXPECT_EQ(groups.body["kind"], "APIGroupList");
   ASSERT_EQ(groups.body["groups"].size(), 1u);
-  const json group = groups.body["groups"][0];
-  EXPECT_EQ(group, send("GET", "/apis/kafka.strimzi.io").body);
+  json group = send("GET", "/apis/kafka.strimzi.io").body;
   EXPECT_EQ(group,
             (json{{"kind", "APIGroup"},
                   {"apiVersion", "v1"},
@@ -544,6 +573,10 @@ TEST_F(FakeApiServerTest, DiscoveryDescribesEveryServedStrimziVersion) {
                    {{{"groupVersion", "kafka.strimzi.io/v1"}, {"version", "v1"}},
                     {{"groupVersion", "kafka.strimzi.io/v1beta2"}, {"version", "v1beta2"}}}},
                   {"preferredVersion", {{"groupVersion", "kafka.strimzi.io/v1"}, {"version", "v1"}}}}));
+  // The list's entries are the same APIGroups, without kind and apiVersion.
+  group.erase("kind");
+  group.erase("apiVersion");
+  EXPECT_EQ(groups.body["groups"][0], group);
   for (const std::string version : {"v1", "v1beta2"}) {
     Answer resources = send("GET", "/apis/kafka.strimzi.io/" + version);
     ASSERT_EQ(resources.status, 200);
@@ -557,11 +590,15 @@ TEST_F(FakeApiServerTest, DiscoveryDescribesEveryServedStrimziVersion) {
     ASSERT_TRUE(by_name.count("kafkaconnects"));
     EXPECT_EQ(by_name["kafkaconnects"]["kind"], "KafkaConnect");
   }
+  // What the real server's mux answers under /apis: plain text, no Status.
   Answer unknown = send("GET", "/apis/kafka.strimzi.io/v1alpha1/kafkaconnectors");
   EXPECT_EQ(unknown.status, 404);
-  EXPECT_EQ(unknown.body["kind"], "Status");
-  EXPECT_EQ(unknown.body["reason"], "NotFound");
-  EXPECT_EQ(send("GET", "/no/such/path").status, 404);
+  EXPECT_EQ(unknown.text, "404 page not found\n");
+  EXPECT_EQ(send("GET", "/no/such/path").text, "404 page not found\n");
+  // Under /api, the core group answers with a Status.
+  Answer core = send("GET", "/api/v1/namespaces/kafka/nosuchthings");
+  EXPECT_EQ(core.status, 404);
+  EXPECT_EQ(core.body["message"], "the server could not find the requested resource");
 }
 
 TEST_F(FakeApiServerTest, AServerWithOnlyV1AnswersV1beta2With404) {
@@ -575,7 +612,7 @@ TEST_F(FakeApiServerTest, AServerWithOnlyV1AnswersV1beta2With404) {
   EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1beta2").status, 404);
   Answer list = send("GET", "/apis/kafka.strimzi.io/v1beta2/namespaces/kafka/kafkaconnectors");
   EXPECT_EQ(list.status, 404);
-  EXPECT_EQ(list.body["reason"], "NotFound");
+  EXPECT_EQ(list.text, "404 page not found\n");
   EXPECT_EQ(send("GET", "/apis/kafka.strimzi.io/v1/namespaces/kafka/kafkaconnectors").status, 200);
 }
 

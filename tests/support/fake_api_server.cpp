@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
@@ -131,8 +132,16 @@ void reply_status(httplib::Response& res, int code, const std::string& reason, c
   reply(res, code, status_body(code, reason, message, details));
 }
 
+// An unknown path under /api: the core group's handler answers with a Status.
 void reply_not_found_path(httplib::Response& res) {
   reply_status(res, 404, "NotFound", "the server could not find the requested resource", json::object());
+}
+
+// An unknown group, version or resource under /apis, or a path outside /api
+// and /apis: the real server's mux answers plain text, not a Status.
+void reply_page_not_found(httplib::Response& res) {
+  res.status = 404;
+  res.set_content("404 page not found\n", "text/plain; charset=utf-8");
 }
 
 void reply_method_not_allowed(httplib::Response& res) {
@@ -196,8 +205,10 @@ struct Filter {
   }
 };
 
-// Returns an error message, or empty when the selector parsed.
-std::string parse_field_selector(const std::string& selector, std::vector<FieldTerm>& terms) {
+// Returns an error message, or empty when the selector parsed. The refusal
+// of a field is worded differently for built-in types and custom resources.
+std::string parse_field_selector(const std::string& selector, const ResourceType& type,
+                                 std::vector<FieldTerm>& terms) {
   std::size_t start = 0;
   while (start < selector.size()) {
     std::size_t comma = selector.find(',', start);
@@ -221,7 +232,9 @@ std::string parse_field_selector(const std::string& selector, std::vector<FieldT
       return "invalid selector: '" + selector + "'; can't understand '" + term + "'";
     }
     if (parsed.field != "metadata.name" && parsed.field != "metadata.namespace") {
-      return "field label not supported: " + parsed.field;
+      if (type.strimzi) return "field label not supported: " + parsed.field;
+      return "\"" + parsed.field +
+             "\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\"";
     }
     terms.push_back(std::move(parsed));
   }
@@ -235,6 +248,68 @@ bool parse_resource_version(const std::string& text, std::uint64_t& out) {
   }
   out = std::stoull(text);
   return true;
+}
+
+// Paths the real server's RBAC bootstrap policy (system:public-info-viewer)
+// opens to everyone, authenticated or not.
+bool public_path(const std::string& path) {
+  return path == "/healthz" || path == "/livez" || path == "/readyz" || path == "/version";
+}
+
+// What the real server answers a request without credentials: it is
+// system:anonymous (anonymous authentication is on by default), whom RBAC
+// refuses: 403 Forbidden, worded as the API server words it (RequestInfo,
+// then apierrors.NewForbidden).
+json anonymous_forbidden(const httplib::Request& req, bool watch) {
+  const std::vector<std::string> parts = split_path(req.path);
+  std::string method = req.method;
+  std::transform(method.begin(), method.end(), method.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  const std::string user = "User \"system:anonymous\" cannot ";
+  // A resource request is /api/VERSION/... or /apis/GROUP/VERSION/... with a resource.
+  std::size_t at = 0;
+  std::string group;
+  bool resource_request = parts.size() >= 3 && (parts[0] == "api" || parts[0] == "apis");
+  if (resource_request) {
+    at = 2;
+    if (parts[0] == "apis") {
+      if (parts.size() < 4) {
+        resource_request = false;
+      } else {
+        group = parts[1];
+        at = 3;
+      }
+    }
+  }
+  if (!resource_request) {
+    return status_body(403, "Forbidden", "forbidden: " + user + method + " path \"" + req.path + "\"",
+                       json::object());
+  }
+  std::string namespace_name;
+  if (parts[at] == "namespaces" && parts.size() > at + 2) {
+    namespace_name = parts[at + 1];
+    at += 2;
+  }
+  const std::string resource = parts[at];
+  const std::string name = parts.size() > at + 1 ? parts[at + 1] : std::string();
+  std::string verb = method == "post"   ? "create"
+                     : method == "put"  ? "update"
+                     : method == "head" ? "get"
+                                        : method;
+  if (verb == "get" && name.empty()) verb = "list";
+  if (verb == "delete" && name.empty()) verb = "deletecollection";
+  if (watch && (verb == "get" || verb == "list")) verb = "watch";
+  const std::string scope =
+      namespace_name.empty() ? " at the cluster scope" : " in the namespace \"" + namespace_name + "\"";
+  const std::string qualified = group.empty() ? resource : resource + "." + group;
+  json details = json::object();
+  if (!name.empty()) details["name"] = name;
+  if (!group.empty()) details["group"] = group;
+  details["kind"] = resource;
+  return status_body(403, "Forbidden",
+                     qualified + (name.empty() ? "" : " \"" + name + "\"") + " is forbidden: " + user + verb +
+                         " resource \"" + resource + "\" in API group \"" + group + "\"" + scope,
+                     details);
 }
 
 // httplib keeps serving a kept-alive connection after Server::stop() until its
@@ -368,7 +443,14 @@ struct FakeApiServer::Impl {
       std::lock_guard lock(mu);
       ++counters.requests;
       if (!token.empty()) seen_tokens.push_back(token);
-      if (token.empty() || tokens.count(token) == 0) {
+      // No credentials: system:anonymous, refused by RBAC except on public paths.
+      if (token.empty() && !public_path(req.path)) {
+        ++counters.forbidden;
+        reply(res, 403, anonymous_forbidden(req, watch));
+        return;
+      }
+      // A token the server does not know fails authentication, whatever the path.
+      if (!token.empty() && tokens.count(token) == 0) {
         ++counters.unauthorized;
         reply(res, 401,
               json{{"kind", "Status"},
@@ -406,15 +488,15 @@ struct FakeApiServer::Impl {
 
     if (n == 1 && (s[0] == "healthz" || s[0] == "readyz" || s[0] == "livez")) {
       if (!get) return reply_method_not_allowed(res);
-      res.set_content("ok", "text/plain");
+      res.set_content("ok", "text/plain; charset=utf-8");
       return;
     }
     if (n == 1 && s[0] == "version") {
       if (!get) return reply_method_not_allowed(res);
       return reply(res, 200,
                    json{{"major", "1"},
-                        {"minor", "30"},
-                        {"gitVersion", "v1.30.0-fake"},
+                        {"minor", "36"},
+                        {"gitVersion", "v1.36.3-fake"},
                         {"platform", "linux/amd64"},
                         {"goVersion", "go1.22.0"}});
     }
@@ -459,10 +541,16 @@ struct FakeApiServer::Impl {
       if (n == 1) {
         if (!get) return reply_method_not_allowed(res);
         json groups = json::array();
-        if (!options.strimzi_versions.empty()) groups.push_back(strimzi_group());
+        if (!options.strimzi_versions.empty()) {
+          // The list's entries are APIGroups without their own kind and apiVersion.
+          json group = strimzi_group();
+          group.erase("kind");
+          group.erase("apiVersion");
+          groups.push_back(std::move(group));
+        }
         return reply(res, 200, json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
       }
-      if (s[1] != kStrimziGroup || options.strimzi_versions.empty()) return reply_not_found_path(res);
+      if (s[1] != kStrimziGroup || options.strimzi_versions.empty()) return reply_page_not_found(res);
       if (n == 2) {
         if (!get) return reply_method_not_allowed(res);
         return reply(res, 200, strimzi_group());
@@ -470,7 +558,7 @@ struct FakeApiServer::Impl {
       const std::string& version = s[2];
       if (std::find(options.strimzi_versions.begin(), options.strimzi_versions.end(), version) ==
           options.strimzi_versions.end()) {
-        return reply_not_found_path(res);
+        return reply_page_not_found(res);
       }
       if (n == 3) {
         if (!get) return reply_method_not_allowed(res);
@@ -480,20 +568,20 @@ struct FakeApiServer::Impl {
       filter.version = version;
       if (n == 4) {
         filter.type = strimzi_resource_by_plural(s[3]);
-        if (filter.type == nullptr) return reply_not_found_path(res);
+        if (filter.type == nullptr) return reply_page_not_found(res);
         if (!get) return reply_method_not_allowed(res);
         return collection(req, res, filter, watch);
       }
-      if (s[3] != "namespaces" || n < 6 || n > 7) return reply_not_found_path(res);
+      if (s[3] != "namespaces" || n < 6 || n > 7) return reply_page_not_found(res);
       filter.type = strimzi_resource_by_plural(s[5]);
-      if (filter.type == nullptr) return reply_not_found_path(res);
+      if (filter.type == nullptr) return reply_page_not_found(res);
       filter.namespace_name = s[4];
       // cdc-guard only reads custom resources; writes go through apply().
       if (!get) return reply_method_not_allowed(res);
       if (n == 6) return collection(req, res, filter, watch);
       return get_object(res, *filter.type, filter, s[6]);
     }
-    reply_not_found_path(res);
+    reply_page_not_found(res);
   }
 
   // --- discovery -------------------------------------------------------------
@@ -514,8 +602,10 @@ struct FakeApiServer::Impl {
     const json verbs = {"delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"};
     const json status_verbs = {"get", "patch", "update"};
     json resources = json::array();
-    const std::pair<const ResourceType*, const char*> types[] = {{&kKafkaConnectors, "kctr"},
-                                                                 {&kKafkaConnects, "kc"}};
+    // Both CRDs have the status and scale subresources; storageVersionHash is
+    // left out. (The real server's order changes from run to run.)
+    const std::pair<const ResourceType*, const char*> types[] = {{&kKafkaConnects, "kc"},
+                                                                 {&kKafkaConnectors, "kctr"}};
     for (const auto& [type, short_name] : types) {
       const std::string plural = type->plural;
       resources.push_back({{"name", plural},
@@ -529,6 +619,13 @@ struct FakeApiServer::Impl {
                            {"singularName", ""},
                            {"namespaced", true},
                            {"kind", type->kind},
+                           {"verbs", status_verbs}});
+      resources.push_back({{"name", plural + "/scale"},
+                           {"singularName", ""},
+                           {"namespaced", true},
+                           {"group", "autoscaling"},
+                           {"version", "v1"},
+                           {"kind", "Scale"},
                            {"verbs", status_verbs}});
     }
     return json{{"kind", "APIResourceList"},
@@ -565,7 +662,8 @@ struct FakeApiServer::Impl {
   }
 
   void collection(const httplib::Request& req, httplib::Response& res, Filter& filter, bool watch) {
-    if (const std::string error = parse_field_selector(req.get_param_value("fieldSelector"), filter.fields);
+    if (const std::string error =
+            parse_field_selector(req.get_param_value("fieldSelector"), *filter.type, filter.fields);
         !error.empty()) {
       return reply_status(res, 400, "BadRequest", error);
     }
@@ -574,7 +672,15 @@ struct FakeApiServer::Impl {
     if (!rv_text.empty() && rv_text != "0") {
       std::uint64_t parsed = 0;
       if (!parse_resource_version(rv_text, parsed)) {
-        return reply_status(res, 400, "BadRequest", "invalid resource version: " + rv_text);
+        // The real server's words; a watch gets them as a 500 without a reason.
+        const std::string invalid = "resourceVersion: Invalid value: \"" + rv_text +
+                                    "\": strconv.ParseUint: parsing \"" + rv_text + "\": invalid syntax";
+        if (watch) {
+          json status = status_body(500, "", invalid);
+          status.erase("reason");
+          return reply(res, 500, status);
+        }
+        return reply_status(res, 400, "BadRequest", "invalid resource version: " + invalid);
       }
       from = parsed;
     }
@@ -586,32 +692,46 @@ struct FakeApiServer::Impl {
     return "too old resource version: " + std::to_string(requested) + " (" + std::to_string(compacted) + ")";
   }
 
+  // A resourceVersion on a LIST means "not older than" (resourceVersionMatch is
+  // not supported): the real server answers the current state, however old
+  // the version is, so a LIST never answers 410; only watches expire.
   void list(httplib::Response& res, const Filter& filter, std::optional<std::uint64_t> from) {
     std::lock_guard lock(mu);
     ++counters.lists;
-    if (from && *from < compacted) {
-      ++counters.gone;
-      return reply_status(res, 410, "Expired", too_old_message(*from));
-    }
     if (from && *from > rv) {
-      return reply_status(
-          res, 504, "Timeout",
-          "Too large resource version: " + std::to_string(*from) + ", current: " + std::to_string(rv),
-          json{{"causes", json::array({json{{"reason", "ResourceVersionTooLarge"},
-                                            {"message", "Too large resource version"}}})},
-               {"retryAfterSeconds", 1}});
+      return reply_status(res, 504, "Timeout",
+                          "Timeout: Too large resource version: " + std::to_string(*from) +
+                              ", current: " + std::to_string(rv),
+                          json{{"causes", json::array({json{{"reason", "ResourceVersionTooLarge"},
+                                                            {"message", "Too large resource version"}}})},
+                               {"retryAfterSeconds", 1}});
     }
     json items = json::array();
     for (const auto& [key, object] : objects) {
       if (std::get<0>(key) != filter.type->kind) continue;
       if (!filter.matches(std::get<1>(key), std::get<2>(key))) continue;
-      items.push_back(filter.present(object));
+      json item = filter.present(object);
+      // Items of a built-in type's list carry no kind or apiVersion (a custom
+      // resource's do: they are unstructured).
+      if (!filter.type->strimzi) {
+        item.erase("kind");
+        item.erase("apiVersion");
+      }
+      items.push_back(std::move(item));
     }
+    json metadata{{"resourceVersion", std::to_string(rv)}};
+    if (filter.type->strimzi) metadata["continue"] = "";
     reply(res, 200,
           json{{"kind", std::string(filter.type->kind) + "List"},
                {"apiVersion", filter.api_version()},
-               {"metadata", {{"resourceVersion", std::to_string(rv)}}},
+               {"metadata", metadata},
                {"items", items}});
+  }
+
+  static json bookmark_object(const Filter& filter, std::uint64_t resource_version) {
+    return json{{"kind", filter.type->kind},
+                {"apiVersion", filter.api_version()},
+                {"metadata", {{"resourceVersion", std::to_string(resource_version)}}}};
   }
 
   static std::string event_line(const std::string& type, const json& object) {
@@ -650,6 +770,13 @@ struct FakeApiServer::Impl {
           state->pending.push_back(event_line("ADDED", filter.present(object)));
         }
         state->cursor = rv;
+        // With bookmarks allowed, the real server marks the end of the
+        // synthetic ADDED events with an annotated bookmark.
+        if (state->bookmarks) {
+          json end = bookmark_object(filter, rv);
+          end["metadata"]["annotations"] = {{"k8s.io/initial-events-end", "true"}};
+          state->pending.push_back(event_line("BOOKMARK", end));
+        }
       }
     }
     res.status = 200;
@@ -687,10 +814,7 @@ struct FakeApiServer::Impl {
       }
       const auto now = SteadyClock::now();
       if (!end && watch.bookmarks && now >= watch.next_bookmark) {
-        watch.pending.push_back(
-            event_line("BOOKMARK", json{{"kind", watch.filter.type->kind},
-                                        {"apiVersion", watch.filter.api_version()},
-                                        {"metadata", {{"resourceVersion", std::to_string(watch.cursor)}}}}));
+        watch.pending.push_back(event_line("BOOKMARK", bookmark_object(watch.filter, watch.cursor)));
         watch.next_bookmark = now + options.bookmark_interval;
       }
       if (watch.deadline && now >= *watch.deadline) end = true;
@@ -739,10 +863,14 @@ struct FakeApiServer::Impl {
     if (!parse_configmap_body(req, res, ns, body)) return;
     const std::string name = body["metadata"].value("name", std::string());
     if (name.empty()) {
-      return reply_status(res, 422, "Invalid",
-                          "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is "
-                          "required",
-                          json{{"kind", "ConfigMap"}});
+      return reply_status(
+          res, 422, "Invalid",
+          "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is "
+          "required",
+          json{{"kind", "ConfigMap"},
+               {"causes", json::array({json{{"reason", "FieldValueRequired"},
+                                            {"message", "Required value: name or generateName is required"},
+                                            {"field", "metadata.name"}}})}});
     }
     std::lock_guard lock(mu);
     if (objects.count(Key{kConfigMaps.kind, ns, name})) {
@@ -827,10 +955,11 @@ struct FakeApiServer::Impl {
     const std::string stored_rv = stored["metadata"].value("resourceVersion", std::string());
     if (!precondition_rv.empty() && precondition_rv != stored_rv) {
       return reply_status(res, 409, "Conflict",
-                          "Operation cannot be fulfilled on configmaps \"" + name +
-                              "\": Precondition failed: ResourceVersion in precondition: " + precondition_rv +
-                              ", ResourceVersion in object meta: " + stored_rv,
-                          object_details(kConfigMaps, name));
+                          "Operation cannot be fulfilled on ConfigMap \"" + name +
+                              "\": the ResourceVersion in the precondition (" + precondition_rv +
+                              ") does not match the ResourceVersion in record (" + stored_rv +
+                              "). The object might have been modified",
+                          json{{"name", name}, {"kind", "ConfigMap"}});
     }
     commit(kConfigMaps, ns, name, "DELETED", stored);
     json details = object_details(kConfigMaps, name);

@@ -13,54 +13,87 @@
 
 #include "support/test_pki.hpp"
 
-// A stand-in for kube-apiserver. No real API server can run on the CI
-// machines, so this fake behaves like one for everything cdc-guard uses, over
-// real HTTPS (a certificate from TestCa), following the Kubernetes API
-// conventions:
-//   - every request needs `Authorization: Bearer <accepted token>`, else 401
-//     with a Status body (reason Unauthorized);
-//   - errors are `Status` objects (kind Status, apiVersion v1, status Failure,
-//     message, reason, details {name, kind}, code);
+// A stand-in for kube-apiserver, for faults only. The real kube-apiserver
+// (and etcd) runs in the e2e suite (tests/e2e), and behaviour belongs there.
+// This fake stays for what the real server cannot be made to do on demand:
+// 429 and 500 storms (fail_next), a watch cut mid-stream (drop_watches,
+// stop), a 410 at will (compact), a slow PUT (set_put_delay), and in unit
+// tests that must run in milliseconds. tests/e2e/fake_parity_e2e.cpp holds
+// it to the real server's behaviour: the same requests, through cdc-guard's
+// KubeClient, to both, compared; what differs on purpose is listed there and
+// below. Over real HTTPS (a certificate from TestCa), it answers as
+// kube-apiserver v1.36 does:
+//   - a bearer token it does not accept gets 401 reason Unauthorized (message
+//     "Unauthorized"), on every path; a request without credentials is
+//     system:anonymous, refused by RBAC with 403 reason Forbidden in the real
+//     words ("configmaps \"NAME\" is forbidden: User \"system:anonymous\"
+//     cannot get resource ..."), except /healthz, /livez, /readyz and
+//     /version, which are public;
+//   - errors are `Status` objects (kind Status, apiVersion v1, metadata {},
+//     status Failure, message, reason, details {name, group, kind}, code);
+//     except that an unknown group, version or resource under /apis, and any
+//     path outside /api and /apis, answers 404 with the plain text "404 page
+//     not found" (the real server's mux), while unknown paths under /api
+//     answer a Status ("the server could not find the requested resource");
 //   - one etcd-like resourceVersion counter for every object (1 on an empty
 //     store, as etcd's revision); each write bumps it and stores
 //     metadata.resourceVersion as a decimal string; objects get metadata.uid
-//     and creationTimestamp (kept across updates);
+//     and creationTimestamp (kept across updates); managedFields are not kept;
 //   - ConfigMaps (core v1): GET, PUT, POST, DELETE, LIST and WATCH, namespaced
 //     and (for LIST/WATCH) across all namespaces. PUT with a stale
 //     metadata.resourceVersion gets 409 reason Conflict with the real
 //     message ("Operation cannot be fulfilled on configmaps \"NAME\": the
 //     object has been modified; please apply your changes to the latest version
-//     and try again"); PUT without one is unconditional; a PUT that changes
-//     nothing writes nothing (same resourceVersion, no event), as the real
-//     server does; POST of an existing name gets 409 AlreadyExists; a missing
-//     object 404 NotFound; DELETE answers a Status with status Success.
+//     and try again"); PUT without one is unconditional, and so is one without
+//     kind and apiVersion; a PUT that changes nothing writes nothing (same
+//     resourceVersion, no event); PUT of a missing object gets 404 (no create
+//     on update); POST of an existing name gets 409 AlreadyExists, POST
+//     without a name 422 Invalid (with its cause); a missing object 404
+//     NotFound; DELETE answers a Status with status Success (details with
+//     the uid), and a stale preconditions.resourceVersion 409 Conflict.
 //   - kafka.strimzi.io KafkaConnector and KafkaConnect: LIST and WATCH in all
 //     namespaces or one (and GET of one), in each served version (apiVersion
-//     rewritten to the version asked for); a version not served answers 404.
-//     Writes to them go through apply()/remove() only.
-//   - unknown paths answer 404 NotFound (a Status); labelSelector, limit and
-//     continue are ignored (the whole list comes back in one page).
-//   - discovery: GET /apis (APIGroupList), /apis/kafka.strimzi.io (APIGroup
-//     with preferredVersion), /apis/kafka.strimzi.io/VERSION (APIResourceList).
+//     rewritten to the version asked for); a version not served answers 404
+//     (plain text). Writes to them go through apply()/remove() only.
+//   - labelSelector, limit, continue and resourceVersionMatch are ignored (the
+//     whole list comes back in one page).
+//   - discovery: GET /apis (APIGroupList; its entries without kind and
+//     apiVersion), /apis/kafka.strimzi.io (APIGroup with preferredVersion),
+//     /apis/kafka.strimzi.io/VERSION (APIResourceList with the status and
+//     scale subresources; no storageVersionHash).
 //   - LIST returns a List (kind ConfigMapList/KafkaConnectorList/...) with
-//     metadata.resourceVersion = the current counter. `fieldSelector`
-//     metadata.name and metadata.namespace (=, ==, !=) are honoured, any other
-//     field answers 400. A LIST with a
-//     resourceVersion older than the compaction point (and not "0" or "")
-//     answers HTTP 410 reason Expired.
+//     metadata.resourceVersion = the current counter (and metadata.continue
+//     "" for custom resources); items of a ConfigMapList carry no kind or
+//     apiVersion, custom resources' items do. `fieldSelector` metadata.name
+//     and metadata.namespace (=, ==, !=) are honoured; any other field answers
+//     400 in the real words (ConfigMaps: "\"F\" is not a known field
+//     selector: only \"metadata.name\", \"metadata.namespace\""; custom
+//     resources: "field label not supported: F"). A LIST's resourceVersion
+//     means "not older than": the current state, never 410, however old;
+//     one ahead of the counter answers 504 Timeout (ResourceVersionTooLarge);
+//     one that is not a number 400.
 //   - WATCH (`?watch=true` or `watch=1`): a chunked stream of JSON lines
-//     {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}. With a
-//     resourceVersion, every change after it is replayed, then live changes;
-//     without one (or "0"), synthetic ADDED events for every current object
-//     first. compact() affects only requests made after it: streams already
-//     open still get every change. A resourceVersion older than the compaction
-//     point gets HTTP 200 and
-//     one ERROR event whose object is a Status with code 410, reason Expired,
-//     then the stream ends, as the real server does. `allowWatchBookmarks=true`
-//     gets a BOOKMARK (object of the watched kind with only
-//     metadata.resourceVersion) every bookmark_interval. `timeoutSeconds` ends
-//     the stream after that long (clean end of the chunked body), and so does
-//     drop_watches(); stop() breaks the connections instead.
+//     {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}; objects
+//     carry kind and apiVersion, a DELETED one the deletion's resourceVersion.
+//     With a resourceVersion, every change after it is replayed, then live
+//     changes; without one (or "" or "0"), synthetic ADDED events for every
+//     current object first, then, with `allowWatchBookmarks=true`, a BOOKMARK
+//     annotated k8s.io/initial-events-end: "true". A resourceVersion older
+//     than the compaction point (compact()) gets HTTP 200 and one ERROR event
+//     whose object is a Status with code 410, reason Expired, message "too
+//     old resource version: RV (COMPACTED)", then the stream ends, as the real
+//     server does; compact() affects only watches opened after it: streams
+//     already open still get every change. (The real server keeps history
+//     from when each resource's watch cache began, and expires a recent
+//     version only when that cache moves on or etcd compacts.) A
+//     resourceVersion that is not a number answers 500 without a reason, as
+//     the real one does. `allowWatchBookmarks=true` also gets a BOOKMARK
+//     (object of the watched kind with only metadata.resourceVersion) every
+//     bookmark_interval, whether or not anything moved (the real server sends
+//     one only after the watched resource moved on, at its own pace: at the
+//     latest 2 s before timeoutSeconds, at most a minute apart). `timeoutSeconds` ends the stream after that
+//     long (clean end of the chunked body), and so does drop_watches(); stop() breaks the connections
+//     instead.
 namespace cdcguard::testing_support {
 
 class FakeApiServer {
@@ -105,7 +138,8 @@ class FakeApiServer {
   std::uint64_t resource_version() const;
 
   // Failure injection.
-  // Forgets the change history up to now: LIST/WATCH from an older resourceVersion get 410.
+  // Forgets the change history up to now: a WATCH from an older resourceVersion
+  // gets an ERROR event with a 410 Status (a LIST is never expired).
   void compact();
   // Ends every open watch stream now (as an API server restart or a load balancer does).
   void drop_watches();
@@ -120,12 +154,13 @@ class FakeApiServer {
   // Observation, for assertions.
   struct Counters {
     int requests = 0;        // every request that reached a handler (authenticated or not)
-    int unauthorized = 0;    // 401s
+    int unauthorized = 0;    // 401s (a token the server does not accept)
+    int forbidden = 0;       // 403s to requests without credentials (system:anonymous)
     int configmap_puts = 0;  // ConfigMap PUTs received (authenticated, not failed by fail_next)
     int conflicts = 0;       // 409s from PUTs and POSTs
     int lists = 0;           // LISTs answered with a List or 410
     int watches = 0;         // watch streams opened
-    int gone = 0;            // 410 answers (LIST) and ERROR 410 events (WATCH)
+    int gone = 0;            // ERROR 410 events (WATCH; a LIST never answers 410)
   };
   Counters counters() const;
   // The bearer tokens presented, valid or not, one per request, in order (for
