@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cdcguard/claims.hpp"
 #include "cdcguard/connector_index.hpp"
 #include "cdcguard/manifest.hpp"
 #include "cdcguard/names.hpp"
@@ -126,88 +127,6 @@ Response verdict(const Request& r, const ConnectorFacts& subject, const std::vec
   return d;
 }
 
-// How an admitted id is written down: Active (standalone), or a Pending claim
-// that expires unless the reconciler sees the connector (in a cluster).
-struct ClaimStyle {
-  bool pending = false;
-  std::chrono::seconds ttl{300};
-  std::string uid;  // the admission request that claims it
-};
-
-// Whether record() would change anything: the connector's only live entry
-// already holds this id, as Active (or as a Pending claim, in a cluster).
-bool recorded(const RegistryIndex& index, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
-  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return true;
-  bool holds = false;
-  for (const RegistryEntry* e : index.entries_of(s.key())) {
-    if (!e->is_live(now)) continue;
-    if (e->server_id != s.server_id.id) return false;
-    if (e->status != EntryStatus::Active && !(style.pending && e->status == EntryStatus::Pending))
-      return false;
-    holds = true;
-  }
-  return holds;
-}
-
-void make_claim(RegistryEntry& e, TimePoint now, const ClaimStyle& style) {
-  if (style.pending) {
-    e.status = EntryStatus::Pending;
-    e.claim_uid = style.uid;
-    e.expires_at = now + style.ttl;
-  } else {
-    e.status = EntryStatus::Active;
-    e.claim_uid.clear();
-    e.expires_at.reset();
-  }
-}
-
-// Writes `id` down as `key`'s claim: an earlier live id of the same connector
-// goes into embargo. A lapsed Pending claim (expired, the connector never seen)
-// on this id or of this connector is removed first: it holds nothing any more,
-// but the registry parser, which does not know "now", counts every Pending
-// entry as live, so keeping it next to the new claim would leave a registry
-// that cannot be read (an id held by two live entries).
-bool claim(Registry& registry, const std::string& key, std::uint32_t id, TimePoint now,
-           const ClaimStyle& style) {
-  const std::size_t lapsed = std::erase_if(registry.entries, [&](const RegistryEntry& e) {
-    return e.status == EntryStatus::Pending && !e.is_live(now) && (e.server_id == id || e.connector == key);
-  });
-  bool changed = lapsed > 0;
-  bool holds = false;
-  for (auto& e : registry.entries) {
-    if (e.connector != key || !e.is_live(now)) continue;
-    if (e.server_id == id) {
-      holds = true;
-      const bool settled =
-          e.status == EntryStatus::Active || (style.pending && e.status == EntryStatus::Pending);
-      if (!settled) {  // Reserved before deployment, or a standalone Pending: now taken
-        make_claim(e, now, style);
-        changed = true;
-      }
-    } else {
-      e.status = EntryStatus::Decommissioned;
-      e.decommissioned_at = now;
-      changed = true;
-    }
-  }
-  if (!holds) {
-    RegistryEntry e;
-    e.connector = key;
-    e.server_id = id;
-    e.date = date_of(now);
-    make_claim(e, now, style);
-    registry.entries.push_back(std::move(e));
-    changed = true;
-  }
-  return changed;
-}
-
-// Records the admitted id (see claim()).
-bool record(Registry& registry, const ConnectorFacts& s, TimePoint now, const ClaimStyle& style) {
-  if (!s.reads_binlog() || s.server_id.state != ServerIdValue::State::Valid) return false;
-  return claim(registry, s.key(), s.server_id.id, now, style);
-}
-
 bool is_connect_cluster(const Request& r) {
   return r.kind.group == "kafka.strimzi.io" && r.kind.kind == "KafkaConnect";
 }
@@ -253,13 +172,13 @@ Response AdmissionHandler::validate(const Request& r) {
     // Most admissions change nothing (a re-applied manifest, a retry): judged on
     // the shared snapshot without taking the write lock.
     Response out = verdict(r, *subject, evaluate(*subject, snapshot->index, view.get(), now));
-    if (r.dry_run || !out.allowed || recorded(snapshot->index, *subject, now, style)) return out;
+    if (r.dry_run || !out.allowed || is_recorded(snapshot->index, *subject, now, style)) return out;
     judged = out;
     // The verdict that counts is the one computed against the version it is written into.
     store_.update([&](Registry& registry) {
       const RegistryIndex index(registry);
       out = verdict(r, *subject, evaluate(*subject, index, view.get(), now));
-      return out.allowed && record(registry, *subject, now, style);
+      return out.allowed && record_admitted(registry, *subject, now, style);
     });
     return out;
   } catch (const StoreUnavailable& e) {
@@ -387,11 +306,11 @@ Response AdmissionHandler::mutate(const Request& r) {
             expand_history_topic_template(registry.rules.schema_history_topic_template, *subject);
         if (!t.empty()) history = t;
       }
-      return index.live_entry_of(subject->key(), now) == nullptr;  // else a retry: the claim exists
+      return assignment_needs_claim(index, subject->key(), now);
     };
     if (decide(snapshot->index) && !r.dry_run) {
       store_.update([&](Registry& registry) {
-        return decide(RegistryIndex(registry)) && claim(registry, subject->key(), *id, now, style);
+        return decide(RegistryIndex(registry)) && claim_id(registry, subject->key(), *id, now, style);
       });
     }
     if (!why.empty())
