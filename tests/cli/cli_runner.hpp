@@ -31,6 +31,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/subprocess.hpp"
+
 extern char** environ;
 
 namespace cdcguard::cli_testing {
@@ -83,40 +85,7 @@ inline std::string case_name(const testing::TestParamInfo<Case>& param_info) {
 
 inline constexpr auto kRunTimeout = std::chrono::seconds(60);
 
-class Pipe {
- public:
-  Pipe() {
-    if (::pipe2(fds_, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-  }
-  ~Pipe() {
-    close_read();
-    close_write();
-  }
-  Pipe(const Pipe&) = delete;
-  Pipe& operator=(const Pipe&) = delete;
-  int read_end() const { return fds_[0]; }
-  int write_end() const { return fds_[1]; }
-  void close_read() { close_fd(fds_[0]); }
-  void close_write() { close_fd(fds_[1]); }
-
- private:
-  static void close_fd(int& fd) {
-    if (fd >= 0) ::close(fd);
-    fd = -1;
-  }
-  int fds_[2] = {-1, -1};
-};
-
-// Reads what is available on `fd` into `sink`; false once the pipe is at EOF.
-inline bool drain(int fd, std::string& sink) {
-  char buf[65536];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  if (n > 0) {
-    sink.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-  return n < 0 && (errno == EINTR || errno == EAGAIN);
-}
+using testing_support::Pipe;
 
 inline pid_t spawn(std::vector<char*>& argv, const Pipe& in, const Pipe& out, const Pipe& err,
                    const fs::path& cwd) {
@@ -202,47 +171,11 @@ inline RunResult run_cdcguard(const std::vector<std::string>& args, const RunOpt
   out.close_write();
   err.close_write();
 
-  const std::string stdin_text = options.stdin_text.value_or("");
-  std::size_t written = 0;
-  if (!options.stdin_text || stdin_text.empty()) {
-    in.close_write();
-  } else {
-    ::fcntl(in.write_end(), F_SETFL, ::fcntl(in.write_end(), F_GETFL) | O_NONBLOCK);
-  }
-
   RunResult result;
-  bool out_open = true;
-  bool err_open = true;
-  const auto deadline = std::chrono::steady_clock::now() + kRunTimeout;
-  while (out_open || err_open) {
-    std::vector<pollfd> fds;
-    if (out_open) fds.push_back({out.read_end(), POLLIN, 0});
-    if (err_open) fds.push_back({err.read_end(), POLLIN, 0});
-    if (in.write_end() >= 0) fds.push_back({in.write_end(), POLLOUT, 0});
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
-    if (ready < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
-    for (const auto& p : fds) {
-      if (p.revents == 0) continue;
-      if (p.fd == out.read_end()) {
-        out_open = drain(p.fd, result.out);
-      } else if (p.fd == err.read_end()) {
-        err_open = drain(p.fd, result.err);
-      } else {
-        const std::size_t chunk = std::min<std::size_t>(stdin_text.size() - written, 65536);
-        const ssize_t n = ::write(p.fd, stdin_text.data() + written, chunk);
-        if (n > 0) written += static_cast<std::size_t>(n);
-        if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == stdin_text.size()) in.close_write();
-      }
-    }
-  }
-  in.close_write();
+  auto captured = testing_support::exchange(pid, in, out, err, options.stdin_text.value_or(""), kRunTimeout);
+  result.out = std::move(captured.out);
+  result.err = std::move(captured.err);
+  result.timed_out = captured.timed_out;
 
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {

@@ -19,30 +19,19 @@
 #include <thread>
 #include <utility>
 
+#include "support/subprocess.hpp"
+
 extern char** environ;
 
 namespace cdcguard::e2e {
+
+using testing_support::Pipe;
 
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
 }
-
-struct Pipe {
-  int fd[2] = {-1, -1};
-  Pipe() {
-    if (::pipe2(fd, O_CLOEXEC) != 0) fail("pipe2");
-  }
-  ~Pipe() {
-    close_end(0);
-    close_end(1);
-  }
-  void close_end(int i) {
-    if (fd[i] >= 0) ::close(fd[i]);
-    fd[i] = -1;
-  }
-};
 
 // argv and envp as spawn wants them, kept alive with their strings.
 struct Exec {
@@ -100,16 +89,6 @@ pid_t spawn(const RunSpec& spec, int in, int out, int err, bool new_group) {
   return pid;
 }
 
-bool drain(int fd, std::string& sink) {
-  char buf[65536];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  if (n > 0) {
-    sink.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-  return n < 0 && (errno == EINTR || errno == EAGAIN);
-}
-
 int decode(int status) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -126,48 +105,17 @@ ProcessResult run_process(const RunSpec& spec) {
   static const bool sigpipe_ignored = [] { return ::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
   (void)sigpipe_ignored;
   Pipe in, out, err;
-  const pid_t pid = spawn(spec, in.fd[0], out.fd[1], err.fd[1], false);
-  in.close_end(0);
-  out.close_end(1);
-  err.close_end(1);
-  const std::string input = spec.stdin_text.value_or("");
-  std::size_t written = 0;
-  if (input.empty()) {
-    in.close_end(1);
-  } else {
-    ::fcntl(in.fd[1], F_SETFL, ::fcntl(in.fd[1], F_GETFL) | O_NONBLOCK);
-  }
+  const pid_t pid = spawn(spec, in.read_end(), out.write_end(), err.write_end(), false);
+  in.close_read();
+  out.close_write();
+  err.close_write();
+  auto captured =
+      testing_support::exchange(pid, in, out, err, spec.stdin_text.value_or(""),
+                                std::chrono::duration_cast<std::chrono::milliseconds>(spec.timeout));
   ProcessResult result;
-  bool out_open = true, err_open = true;
-  const auto deadline = std::chrono::steady_clock::now() + spec.timeout;
-  while (out_open || err_open) {
-    std::vector<pollfd> fds;
-    if (out_open) fds.push_back({out.fd[0], POLLIN, 0});
-    if (err_open) fds.push_back({err.fd[0], POLLIN, 0});
-    if (in.fd[1] >= 0) fds.push_back({in.fd[1], POLLOUT, 0});
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) fail("poll");
-    for (const auto& p : fds) {
-      if (p.revents == 0) continue;
-      if (p.fd == out.fd[0]) {
-        out_open = drain(p.fd, result.out);
-      } else if (p.fd == err.fd[0]) {
-        err_open = drain(p.fd, result.err);
-      } else {
-        const std::size_t chunk = std::min<std::size_t>(input.size() - written, 65536);
-        const ssize_t n = ::write(p.fd, input.data() + written, chunk);
-        if (n > 0) written += static_cast<std::size_t>(n);
-        if ((n < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) in.close_end(1);
-      }
-    }
-  }
-  in.close_end(1);
+  result.out = std::move(captured.out);
+  result.err = std::move(captured.err);
+  result.timed_out = captured.timed_out;
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) fail("waitpid");
