@@ -6,7 +6,8 @@
 # on stdout (progress goes to stderr).
 #
 # The folder is a cache outside the work tree, keyed by a hash of the pins and
-# this script: the binaries are rebuilt only when the pins change.
+# this script: the binaries are rebuilt only when the pins change. Folders of
+# other pins unused for 30 days are removed.
 #   CDCGUARD_KUBE_TOOLS_CACHE  where the folders go (default ~/.cache/cdc-guard/kube-tools)
 #   GOMODCACHE, GOCACHE        Go's own module and build caches (warm runs reuse them)
 set -euo pipefail
@@ -30,8 +31,17 @@ key="$(cat "$mod/go.mod" "$mod/go.sum" "$0" | sha256sum | cut -c1-16)"
 cache="${CDCGUARD_KUBE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-guard/kube-tools}"
 out="$cache/$kube_version-etcd-$etcd_version-$key"
 
+# Folders of other pins not used for 30 days go (183 MB each).
+prune_stale() {
+  [ -d "$cache" ] || return 0
+  find "$cache" -mindepth 1 -maxdepth 1 -type d -name 'v*' ! -path "$out" \
+    ! -newermt '30 days ago' -exec rm -rf {} + 2>/dev/null || true
+}
+
 if [ -x "$out/bin/kube-apiserver" ] && [ -x "$out/bin/etcd" ] && [ -x "$out/bin/kubectl" ] &&
    [ -f "$out/built" ]; then
+  touch "$out"  # its use keeps it from being pruned
+  prune_stale
   echo "$out"
   exit 0
 fi
@@ -69,5 +79,7 @@ echo "kube_version=$kube_version etcd_version=$etcd_version built=$build_date se
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
+touch "$out"
+prune_stale
 echo "kube-tools: built in $(( $(date +%s) - start )) s" >&2
 echo "$out"
