@@ -1,0 +1,217 @@
+#include "cli/serve_config.hpp"
+
+#include <charconv>
+#include <system_error>
+
+#include "cli/commands.hpp"
+
+namespace cdcguard::cli {
+namespace {
+
+constexpr const char* kServeHelp =
+    R"(Usage: cdc-guard serve --tls-cert FILE --tls-key FILE --registry-file FILE [options]
+       cdc-guard serve --tls-cert FILE --tls-key FILE --registry-configmap NAMESPACE/NAME [options]
+
+Runs the admission webhook over HTTPS (TLS 1.2 and 1.3):
+  POST /validate   admission.k8s.io/v1 AdmissionReview for KafkaConnector: the verdict
+  POST /mutate     assigns a free server id (and schema history topic) by JSONPatch
+  GET  /healthz    the process is up;  GET /readyz   ready to judge (registry read, cache synced)
+and on the metrics port, over plain HTTP, GET /metrics (Prometheus text format).
+The certificate and key are reloaded when their files change (cert-manager
+rotation), without a restart.
+
+SIGTERM or SIGINT: /readyz fails at once and every response says
+`Connection: close`, while serving goes on for --shutdown-delay (endpoints drop
+the pod meanwhile); then the listeners close, requests in flight and those
+still arriving on open connections are answered, and the process exits 0
+within --shutdown-timeout of the signal. A second signal skips the delay.
+
+Limits: a request (head and body) must arrive whole within --read-timeout of
+its first byte, whatever its pace; a body over --max-body-bytes is refused with
+413 as soon as it crosses the limit (Content-Length or chunked) and the
+connection closed; at most --max-connections are open per port, and a new one
+over the cap closes an idle one first. A connection holds no thread.
+
+Standalone mode (--registry-file): the registry file is the store. An admitted
+connector is recorded as an Active entry; writes are atomic (temporary file,
+fsync, rename) and serialised, also across processes (flock on FILE.lock).
+
+Cluster mode (--registry-configmap): the registry is the ConfigMap's
+`registry.yaml`. An admitted id is claimed as a Pending entry inside the
+admission, by a PUT with the ConfigMap's resourceVersion (a 409 Conflict is
+re-read and re-judged), so two replicas never admit the same id; the claims of
+one replica are written together. Connectors and KafkaConnects are watched in
+the cluster, so the topic and connect rules see the other connectors.
+
+Options:
+  --tls-cert FILE          PEM certificate (chain) served to the API server
+  --tls-key FILE           PEM private key of that certificate
+  --registry-file FILE     registry YAML (bare, or a ConfigMap manifest; written back bare)
+  --registry-configmap NAMESPACE/NAME
+                           the registry ConfigMap (data key registry.yaml)
+  --kubeconfig FILE        cluster mode: the kubeconfig to use (default: $KUBECONFIG,
+                           else the pod's service account, else ~/.kube/config)
+  --namespaces A,B         cluster mode: watch connectors in these namespaces only (default: all)
+  --on-api-error deny|allow-from-cache
+                           cluster mode: when the API server cannot be reached, deny
+                           (default) or admit what the cached registry and cluster allow,
+                           with a warning; a known duplicate is denied either way
+  --claim-ttl SECONDS      cluster mode: a Pending claim lapses after this (default 300),
+                           unless the connector is seen with that id first (then Active;
+                           checked every 10 s)
+  --port N                 HTTPS port (default 8443; 0 picks a free one)
+  --metrics-port N         metrics port (default 8080; 0 picks a free one; -1 none)
+  --address ADDR           address to listen on (default 0.0.0.0)
+  --threads N              worker threads that run admissions (default 64)
+  --read-timeout SECONDS   a request must arrive whole within this of its first byte,
+                           a TLS handshake within this of the connect; else 408 and
+                           the connection is closed (default 10)
+  --idle-timeout SECONDS   close a kept-alive connection idle this long (default 5)
+  --max-body-bytes N       larger bodies are refused with 413, chunked or not (default 4194304)
+  --max-connections N      open connections per port; over it, idle ones are closed
+                           first (default 1000)
+  --shutdown-delay SECONDS after SIGTERM, keep serving (readiness off) this long (default 5)
+  --shutdown-timeout SECONDS
+                           exit within this of SIGTERM, whatever is still open (default 20)
+  --log-format text|json   default: text
+  --log-level LEVEL        trace, debug, info, warn, error, off (default: info)
+  -h, --help               this help
+
+Exit codes: 0 stopped by a signal, 2 usage, TLS, registry or listen errors.
+)";
+
+long long integer_flag(const ParsedArgs& args, const std::string& name, long long fallback, long long min,
+                       long long max) {
+  const auto it = args.flags.find(name);
+  if (it == args.flags.end()) return fallback;
+  long long v = 0;
+  const auto& text = it->second;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max) {
+    throw UsageError(name + " must be an integer in " + std::to_string(min) + ".." + std::to_string(max) +
+                     ", got \"" + text + "\"");
+  }
+  return v;
+}
+
+std::string required(const ParsedArgs& args, const std::string& name) {
+  const auto it = args.flags.find(name);
+  if (it == args.flags.end() || it->second.empty()) throw UsageError(name + " is required");
+  return it->second;
+}
+
+}  // namespace
+
+ServeConfig parse_serve_args(const std::vector<std::string>& args) {
+  const ParsedArgs parsed = parse_args(args, {"--tls-cert",
+                                              "--tls-key",
+                                              "--registry-file",
+                                              "--port",
+                                              "--metrics-port",
+                                              "--address",
+                                              "--threads",
+                                              "--read-timeout",
+                                              "--max-body-bytes",
+                                              "--log-format",
+                                              "--log-level",
+                                              "--certificate-poll-ms",
+                                              "--registry-configmap",
+                                              "--kubeconfig",
+                                              "--namespaces",
+                                              "--on-api-error",
+                                              "--claim-ttl",
+                                              "--confirm-interval-ms",
+                                              "--idle-timeout",
+                                              "--max-connections",
+                                              "--shutdown-delay",
+                                              "--shutdown-timeout"});
+  ServeConfig config;
+  if (parsed.help) {
+    config.help = true;
+    return config;
+  }
+  if (!parsed.positional.empty())
+    throw UsageError("unexpected argument \"" + parsed.positional.front() + "\"");
+  config.server.tls_cert = required(parsed, "--tls-cert");
+  config.server.tls_key = required(parsed, "--tls-key");
+  const bool file_mode = parsed.flags.count("--registry-file") > 0;
+  const bool cluster_mode = parsed.flags.count("--registry-configmap") > 0;
+  if (file_mode == cluster_mode) throw UsageError("give one of --registry-file and --registry-configmap");
+  if (file_mode) {
+    config.registry_file = required(parsed, "--registry-file");
+    for (const char* flag : {"--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl"})
+      if (parsed.flags.count(flag)) throw UsageError(std::string(flag) + " needs --registry-configmap");
+  } else {
+    const std::string where = required(parsed, "--registry-configmap");
+    const auto slash = where.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == where.size() ||
+        where.find('/', slash + 1) != std::string::npos)
+      throw UsageError("--registry-configmap must be NAMESPACE/NAME, got \"" + where + "\"");
+    config.configmap_namespace = where.substr(0, slash);
+    config.configmap_name = where.substr(slash + 1);
+    if (auto it = parsed.flags.find("--kubeconfig"); it != parsed.flags.end()) {
+      if (it->second.empty()) throw UsageError("--kubeconfig needs a file");
+      config.kubeconfig = it->second;
+    }
+    if (auto it = parsed.flags.find("--namespaces"); it != parsed.flags.end()) {
+      std::string rest = it->second;
+      while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        const std::string ns = rest.substr(0, comma);
+        if (ns.empty()) throw UsageError("--namespaces has an empty name in \"" + it->second + "\"");
+        config.namespaces.push_back(ns);
+        rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+      }
+      if (config.namespaces.empty()) throw UsageError("--namespaces needs at least one namespace");
+    }
+    if (auto it = parsed.flags.find("--on-api-error"); it != parsed.flags.end()) {
+      if (it->second == "deny")
+        config.server.handler.on_api_error = admission::OnApiError::Deny;
+      else if (it->second == "allow-from-cache")
+        config.server.handler.on_api_error = admission::OnApiError::AllowFromCache;
+      else
+        throw UsageError("--on-api-error must be deny or allow-from-cache, got \"" + it->second + "\"");
+    }
+    config.server.handler.pending_claims = true;
+    config.server.handler.claim_ttl =
+        std::chrono::seconds(integer_flag(parsed, "--claim-ttl", 300, 10, 86400));
+    config.confirm_interval =
+        std::chrono::milliseconds(integer_flag(parsed, "--confirm-interval-ms", 10000, 10, 3600000));
+  }
+  config.server.port = static_cast<int>(integer_flag(parsed, "--port", 8443, 0, 65535));
+  config.server.metrics_port = static_cast<int>(integer_flag(parsed, "--metrics-port", 8080, -1, 65535));
+  if (auto it = parsed.flags.find("--address"); it != parsed.flags.end()) config.server.address = it->second;
+  config.server.threads = static_cast<std::size_t>(integer_flag(parsed, "--threads", 64, 1, 4096));
+  config.server.read_timeout = std::chrono::seconds(integer_flag(parsed, "--read-timeout", 10, 1, 3600));
+  config.server.idle_timeout = std::chrono::seconds(integer_flag(parsed, "--idle-timeout", 5, 1, 3600));
+  config.server.max_connections =
+      static_cast<std::size_t>(integer_flag(parsed, "--max-connections", 1000, 1, 1000000));
+  config.shutdown_delay = std::chrono::seconds(integer_flag(parsed, "--shutdown-delay", 5, 0, 3600));
+  config.server.shutdown_timeout =
+      std::chrono::seconds(integer_flag(parsed, "--shutdown-timeout", 20, 1, 3600));
+  if (config.shutdown_delay >= config.server.shutdown_timeout)
+    throw UsageError("--shutdown-delay must be shorter than --shutdown-timeout");
+  config.server.max_body_bytes =
+      static_cast<std::size_t>(integer_flag(parsed, "--max-body-bytes", 4 * 1024 * 1024, 1024, 1LL << 30));
+  config.server.certificate_poll =
+      std::chrono::milliseconds(integer_flag(parsed, "--certificate-poll-ms", 1000, 10, 3600000));
+  if (auto it = parsed.flags.find("--log-format"); it != parsed.flags.end()) {
+    const auto f = server::parse_log_format(it->second);
+    if (!f) throw UsageError("--log-format must be text or json, got \"" + it->second + "\"");
+    config.log_format = *f;
+  }
+  if (auto it = parsed.flags.find("--log-level"); it != parsed.flags.end()) {
+    config.log_level = spdlog::level::from_str(it->second);
+    if (config.log_level == spdlog::level::off && it->second != "off") {
+      throw UsageError("--log-level must be trace, debug, info, warn, error or off, got \"" + it->second +
+                       "\"");
+    }
+  }
+  return config;
+}
+
+const char* serve_help() {
+  return kServeHelp;
+}
+
+}  // namespace cdcguard::cli
