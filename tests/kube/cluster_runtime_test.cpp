@@ -82,7 +82,8 @@ TEST_F(ClusterRuntimeTest, APendingClaimBecomesActiveOnTheFirstTickAfterItsConne
 
   clock_->advance(std::chrono::milliseconds(1));
   ASSERT_TRUE(eventually([&] {
-    const auto* e = entry(registry(), "ecommerce/billing-cdc");
+    const Registry now = registry();  // entry() points into it
+    const auto* e = entry(now, "ecommerce/billing-cdc");
     return e && e->status == EntryStatus::Active;
   })) << registry_text();
   const Registry after = registry();
