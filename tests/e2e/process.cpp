@@ -163,8 +163,6 @@ void Daemon::reap(bool block) {
     const pid_t r = ::waitpid(pid_, &status, block ? 0 : WNOHANG);
     if (r == pid_) {
       status_ = decode(status);
-      // Whatever it left behind in its group (none of ours do) goes with it.
-      ::kill(-pid_, SIGKILL);
       return;
     }
     if (r == 0) return;
