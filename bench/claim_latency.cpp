@@ -16,9 +16,9 @@
 #include <thread>
 #include <vector>
 
-#include "cdcguard/cluster_cache.hpp"
-#include "cdcguard/configmap_registry_store.hpp"
-#include "cdcguard/webhook_server.hpp"
+#include "cdcguard/kube/cluster_cache.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/server/webhook_server.hpp"
 #include "support/fake_api_server.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"

@@ -19,8 +19,8 @@
 #include <iostream>
 #include <thread>
 
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/kube_config.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/kube_config.hpp"
 #include "e2e/cdcguard_install.hpp"
 #include "e2e/control_plane.hpp"
 #include "support/temp_dir.hpp"

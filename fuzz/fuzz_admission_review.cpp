@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/admission_handler.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/admission/admission_handler.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 #include "support/yaml_text.hpp"
 
 namespace {

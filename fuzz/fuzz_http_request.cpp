@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "cdcguard/http_request_parser.hpp"
+#include "cdcguard/server/http_request_parser.hpp"
 
 namespace {
 

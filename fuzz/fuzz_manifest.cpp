@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "cdcguard/check.hpp"
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/policy/check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,14 +1,14 @@
-#include "cdcguard/admission_handler.hpp"
+#include "cdcguard/admission/admission_handler.hpp"
 
 #include <algorithm>
 
-#include "cdcguard/claims.hpp"
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/names.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/rules.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/names.hpp"
+#include "cdcguard/policy/claims.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/rules.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 
 namespace cdcguard::admission {
 namespace {

@@ -1,11 +1,11 @@
-#include "cdcguard/admission_review.hpp"
+#include "cdcguard/admission/admission_review.hpp"
 
 #include <simdjson.h>
 
 #include <algorithm>
 #include <span>
 
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 namespace cdcguard::admission {
 namespace {

@@ -1,9 +1,9 @@
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/check.hpp"
-#include "cdcguard/display_text.hpp"
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/display_text.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/policy/check.hpp"
 #include "cli/commands.hpp"
 #include "cli/file_inputs.hpp"
 

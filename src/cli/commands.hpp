@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/registry.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/time.hpp"
 
 namespace cdcguard::cli {
 

@@ -1,14 +1,14 @@
 #include <sys/stat.h>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/display_text.hpp"
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/names.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/registry_writer.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/model/display_text.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/names.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 #include "cli/commands.hpp"
 #include "cli/file_inputs.hpp"
 

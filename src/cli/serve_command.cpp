@@ -8,12 +8,12 @@
 #include <memory>
 #include <optional>
 
-#include "cdcguard/cluster_runtime.hpp"
-#include "cdcguard/event_log.hpp"
-#include "cdcguard/kube_config.hpp"
-#include "cdcguard/registry_store.hpp"
+#include "cdcguard/kube/cluster_runtime.hpp"
+#include "cdcguard/kube/kube_config.hpp"
+#include "cdcguard/server/event_log.hpp"
+#include "cdcguard/server/webhook_server.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 #include "cdcguard/version.hpp"
-#include "cdcguard/webhook_server.hpp"
 #include "cli/commands.hpp"
 #include "cli/serve_config.hpp"
 

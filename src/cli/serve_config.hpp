@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/event_log.hpp"
-#include "cdcguard/webhook_server.hpp"
+#include "cdcguard/server/event_log.hpp"
+#include "cdcguard/server/webhook_server.hpp"
 
 // What `cdc-guard serve` was asked to do, read from its flags before anything
 // starts.

@@ -1,7 +1,7 @@
-#include "cdcguard/cluster_cache.hpp"
+#include "cdcguard/kube/cluster_cache.hpp"
 
-#include "cdcguard/admission_review.hpp"
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/admission/admission_review.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 namespace cdcguard::kube {
 namespace {

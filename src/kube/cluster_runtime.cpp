@@ -1,9 +1,9 @@
-#include "cdcguard/cluster_runtime.hpp"
+#include "cdcguard/kube/cluster_runtime.hpp"
 
 #include <utility>
 
-#include "cdcguard/claim_confirmation.hpp"
-#include "cdcguard/registry_store.hpp"
+#include "cdcguard/policy/claim_confirmation.hpp"
+#include "cdcguard/store/registry_store.hpp"
 
 namespace cdcguard::kube {
 

@@ -1,12 +1,12 @@
-#include "cdcguard/configmap_registry_store.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
 
 #include <algorithm>
 #include <mutex>
 #include <optional>
 #include <random>
 
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
 
 namespace cdcguard::kube {
 namespace {

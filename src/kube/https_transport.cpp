@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "cdcguard/http_transport.hpp"
+#include "cdcguard/kube/http_transport.hpp"
 
 // The production transport: cpp-httplib on OpenSSL, trusting exactly the
 // configured CAs, with a pool of kept-alive connections for requests and one

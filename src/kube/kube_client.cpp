@@ -1,4 +1,4 @@
-#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube/kube_client.hpp"
 
 #include <sys/stat.h>
 #include <nlohmann/json.hpp>

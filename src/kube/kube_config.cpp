@@ -1,4 +1,4 @@
-#include "cdcguard/kube_config.hpp"
+#include "cdcguard/kube/kube_config.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "cdcguard/kube_informer.hpp"
+#include "cdcguard/kube/kube_informer.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "cdcguard/monotonic_clock.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
 
 #include <thread>
 

@@ -1,4 +1,4 @@
-#include "cdcguard/connector.hpp"
+#include "cdcguard/model/connector.hpp"
 
 namespace cdcguard {
 

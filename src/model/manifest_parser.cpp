@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 namespace cdcguard {
 namespace {

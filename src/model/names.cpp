@@ -1,4 +1,4 @@
-#include "cdcguard/names.hpp"
+#include "cdcguard/model/names.hpp"
 
 namespace cdcguard {
 namespace {

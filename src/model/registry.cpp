@@ -1,4 +1,4 @@
-#include "cdcguard/registry.hpp"
+#include "cdcguard/model/registry.hpp"
 
 #include <algorithm>
 

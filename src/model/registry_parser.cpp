@@ -1,14 +1,14 @@
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
 
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/names.hpp"
-#include "cdcguard/rule_ids.hpp"
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/names.hpp"
+#include "cdcguard/model/rule_ids.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 namespace cdcguard {
 

@@ -1,12 +1,12 @@
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_writer.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <sstream>
 
-#include "cdcguard/display_text.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/display_text.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 
 namespace cdcguard {
 namespace {

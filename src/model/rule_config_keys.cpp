@@ -2,7 +2,7 @@
 #include <array>
 #include <string_view>
 
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 namespace cdcguard {
 

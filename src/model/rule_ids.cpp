@@ -1,4 +1,4 @@
-#include "cdcguard/rule_ids.hpp"
+#include "cdcguard/model/rule_ids.hpp"
 
 #include <algorithm>
 #include <array>

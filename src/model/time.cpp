@@ -1,4 +1,4 @@
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/time.hpp"
 
 #include <charconv>
 #include <cstdio>

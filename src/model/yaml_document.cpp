@@ -1,4 +1,4 @@
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 #include <yaml.h>
 

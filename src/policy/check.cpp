@@ -1,12 +1,12 @@
-#include "cdcguard/check.hpp"
+#include "cdcguard/policy/check.hpp"
 
 #include <algorithm>
 #include <unordered_map>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/rules.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/rules.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 
 namespace cdcguard {
 

@@ -1,4 +1,4 @@
-#include "cdcguard/claim_confirmation.hpp"
+#include "cdcguard/policy/claim_confirmation.hpp"
 
 namespace cdcguard {
 namespace {

@@ -1,4 +1,4 @@
-#include "cdcguard/claims.hpp"
+#include "cdcguard/policy/claims.hpp"
 
 #include <utility>
 #include <vector>

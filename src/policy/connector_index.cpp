@@ -1,4 +1,4 @@
-#include "cdcguard/connector_index.hpp"
+#include "cdcguard/policy/connector_index.hpp"
 
 #include <algorithm>
 

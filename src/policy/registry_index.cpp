@@ -1,4 +1,4 @@
-#include "cdcguard/registry_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
 
 namespace cdcguard {
 

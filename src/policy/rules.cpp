@@ -1,11 +1,11 @@
-#include "cdcguard/rules.hpp"
+#include "cdcguard/policy/rules.hpp"
 
 #include <algorithm>
 #include <array>
 #include <set>
 #include <tuple>
 
-#include "cdcguard/rule_ids.hpp"
+#include "cdcguard/model/rule_ids.hpp"
 
 namespace cdcguard {
 namespace {

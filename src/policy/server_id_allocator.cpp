@@ -1,4 +1,4 @@
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 
 namespace cdcguard {
 

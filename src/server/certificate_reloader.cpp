@@ -1,4 +1,4 @@
-#include "cdcguard/certificate_reloader.hpp"
+#include "cdcguard/server/certificate_reloader.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -1,4 +1,4 @@
-#include "cdcguard/event_log.hpp"
+#include "cdcguard/server/event_log.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>

@@ -1,4 +1,4 @@
-#include "cdcguard/http_request_parser.hpp"
+#include "cdcguard/server/http_request_parser.hpp"
 
 #include <algorithm>
 #include <cstring>

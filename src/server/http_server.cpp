@@ -1,4 +1,4 @@
-#include "cdcguard/http_server.hpp"
+#include "cdcguard/server/http_server.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

@@ -1,11 +1,11 @@
-#include "cdcguard/metrics.hpp"
+#include "cdcguard/server/metrics.hpp"
 
 #include <cstdio>
 #include <sstream>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/rule_ids.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/model/rule_ids.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 #include "cdcguard/version.hpp"
 
 namespace cdcguard::server {

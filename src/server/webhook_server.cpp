@@ -1,4 +1,4 @@
-#include "cdcguard/webhook_server.hpp"
+#include "cdcguard/server/webhook_server.hpp"
 
 #include <openssl/ssl.h>
 
@@ -10,9 +10,9 @@
 #include <mutex>
 #include <thread>
 
-#include "cdcguard/admission_review.hpp"
-#include "cdcguard/certificate_reloader.hpp"
-#include "cdcguard/http_server.hpp"
+#include "cdcguard/admission/admission_review.hpp"
+#include "cdcguard/server/certificate_reloader.hpp"
+#include "cdcguard/server/http_server.hpp"
 
 namespace cdcguard::server {
 namespace {

@@ -11,9 +11,9 @@
 #include <shared_mutex>
 #include <sstream>
 
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 
 namespace cdcguard {
 namespace {

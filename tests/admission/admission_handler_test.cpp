@@ -4,8 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "cdcguard/admission_handler.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/admission/admission_handler.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace cdcguard::admission {

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/admission_review.hpp"
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/admission/admission_review.hpp"
+#include "cdcguard/model/manifest.hpp"
 #include "support/fixtures.hpp"
 #include "support/yaml_text.hpp"
 

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 #include "cli/commands.hpp"
 #include "support/temp_dir.hpp"
 

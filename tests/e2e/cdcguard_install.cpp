@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "cdcguard/admission_review.hpp"
+#include "cdcguard/admission/admission_review.hpp"
 #include "support/tls_client.hpp"
 
 namespace cdcguard::e2e {

@@ -12,8 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "cdcguard/registry.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 #include "e2e/e2e_environment.hpp"
 
 namespace cdcguard::e2e {

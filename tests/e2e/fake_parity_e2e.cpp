@@ -21,8 +21,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/kube_config.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/kube_config.hpp"
 #include "e2e/e2e_helpers.hpp"
 #include "support/fake_api_server.hpp"
 #include "support/test_pki.hpp"

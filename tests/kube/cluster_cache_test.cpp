@@ -1,7 +1,7 @@
 // The cluster cache (informers over KafkaConnectors and KafkaConnects)
 // against the fake API server: discovery, live events, a dropped watch, a 410
 // after compaction, namespaces, and a rotated service-account token.
-#include "cdcguard/cluster_cache.hpp"
+#include "cdcguard/kube/cluster_cache.hpp"
 #include "kube/kube_fixture.hpp"
 
 namespace cdcguard::testing_support {

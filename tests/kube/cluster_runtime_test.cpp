@@ -1,7 +1,7 @@
 // The cluster-mode runtime against the fake API server: its claim
 // confirmation loop runs on a FakeClock, so a pass happens exactly when the
 // test moves time past the interval.
-#include "cdcguard/cluster_runtime.hpp"
+#include "cdcguard/kube/cluster_runtime.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <atomic>
 #include <memory>
 
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_writer.hpp"
 #include "kube/fake_clock.hpp"
 #include "kube/kube_fixture.hpp"
 

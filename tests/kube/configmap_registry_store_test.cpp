@@ -5,9 +5,9 @@
 #include <latch>
 #include <set>
 
-#include "cdcguard/configmap_registry_store.hpp"
-#include "cdcguard/registry_writer.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/model/time.hpp"
 #include "kube/kube_fixture.hpp"
 
 namespace cdcguard::testing_support {

@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "cdcguard/configmap_registry_store.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_writer.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/model/time.hpp"
 #include "kube/fake_clock.hpp"
 #include "kube/kube_fixture.hpp"
 #include "kube/scripted_transport.hpp"

@@ -8,7 +8,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "cdcguard/monotonic_clock.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
 
 // A MonotonicClock whose time moves only when told: by advance(), or by a
 // thread that sleeps (a sleep of 200 ms makes 200 ms pass at once, and is

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube/kube_client.hpp"
 #include "kube/fake_clock.hpp"
 #include "kube/scripted_transport.hpp"
 #include "support/fixtures.hpp"

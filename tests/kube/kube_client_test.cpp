@@ -1,4 +1,4 @@
-#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube/kube_client.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
-#include "cdcguard/kube_config.hpp"
-#include "cdcguard/admission_review.hpp"
+#include "cdcguard/kube/kube_config.hpp"
+#include "cdcguard/admission/admission_review.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -8,8 +8,8 @@
 #include <string>
 #include <thread>
 
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 #include "support/fake_api_server.hpp"
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"

@@ -2,7 +2,7 @@
 // how long it backs off after failures (exponential, jittered, capped, reset
 // by success), when a watch that ends counts as a failure, and that a 410
 // starts over with a LIST at once. The pauses are asserted, not measured.
-#include "cdcguard/kube_informer.hpp"
+#include "cdcguard/kube/kube_informer.hpp"
 
 #include <gtest/gtest.h>
 

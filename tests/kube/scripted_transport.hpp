@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/http_transport.hpp"
-#include "cdcguard/kube_client.hpp"
+#include "cdcguard/kube/http_transport.hpp"
+#include "cdcguard/kube/kube_client.hpp"
 
 // An HttpTransport in memory, for KubeClient and what is built on it: every
 // request is recorded, and answered by a handler the test sets (by default

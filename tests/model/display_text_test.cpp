@@ -1,4 +1,4 @@
-#include "cdcguard/display_text.hpp"
+#include "cdcguard/model/display_text.hpp"
 
 #include <string>
 

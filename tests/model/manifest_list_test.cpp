@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 namespace cdcguard {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/manifest.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/model/manifest.hpp"
 
 #include "support/fixtures.hpp"
 

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "cdcguard/names.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/names.hpp"
+#include "cdcguard/model/registry_parser.hpp"
 #include "support/fixtures.hpp"
 
 namespace cdcguard {

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/registry.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_writer.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/model/time.hpp"
 
 #include "support/fixtures.hpp"
 

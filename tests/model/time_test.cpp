@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/time.hpp"
 
 namespace cdcguard {
 namespace {

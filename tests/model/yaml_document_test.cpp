@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 #include "support/fixtures.hpp"
 

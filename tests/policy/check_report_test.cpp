@@ -12,10 +12,10 @@
 #include <utility>
 #include <vector>
 
-#include "cdcguard/check.hpp"
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/rule_ids.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/rule_ids.hpp"
+#include "cdcguard/policy/check.hpp"
 
 #include "support/fixtures.hpp"
 

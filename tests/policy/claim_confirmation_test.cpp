@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/claim_confirmation.hpp"
-#include "cdcguard/registry_parser.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/policy/claim_confirmation.hpp"
 #include "support/fixtures.hpp"
 
 namespace cdcguard {

@@ -10,10 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/claims.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_writer.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/registry_writer.hpp"
+#include "cdcguard/policy/claims.hpp"
+#include "cdcguard/policy/registry_index.hpp"
 #include "support/fixtures.hpp"
 
 namespace cdcguard {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/connector_index.hpp"
+#include "cdcguard/policy/connector_index.hpp"
 
 namespace cdcguard {
 namespace {

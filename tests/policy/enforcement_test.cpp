@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/rule_ids.hpp"
-#include "cdcguard/rules.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/rule_ids.hpp"
+#include "cdcguard/policy/rules.hpp"
 
 namespace cdcguard {
 namespace {

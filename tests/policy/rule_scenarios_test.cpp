@@ -16,11 +16,11 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/check.hpp"
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/rule_ids.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/model/rule_ids.hpp"
+#include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/check.hpp"
 
 #include "support/fixtures.hpp"
 

@@ -11,10 +11,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 
 namespace cdcguard {
 namespace {

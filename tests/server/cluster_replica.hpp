@@ -3,10 +3,10 @@
 #include <memory>
 #include <string>
 
-#include "cdcguard/cluster_cache.hpp"
-#include "cdcguard/configmap_registry_store.hpp"
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/webhook_server.hpp"
+#include "cdcguard/kube/cluster_cache.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/server/webhook_server.hpp"
 #include "kube/kube_fixture.hpp"
 #include "server/server_fixture.hpp"
 

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/event_log.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/webhook_server.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/server/event_log.hpp"
+#include "cdcguard/server/webhook_server.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"

@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/registry_parser.hpp"
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/server_id_allocator.hpp"
+#include "cdcguard/model/registry_parser.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
+#include "cdcguard/store/file_registry_store.hpp"
 #include "support/fixtures.hpp"
 #include "support/temp_dir.hpp"
 

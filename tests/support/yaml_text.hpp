@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 namespace cdcguard::testing_support {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/registry.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/model/registry.hpp"
 
 namespace cdcguard {
 

@@ -9,12 +9,12 @@
 #include <thread>
 #include <vector>
 
-#include "cdcguard/cluster_view.hpp"
-#include "cdcguard/connector.hpp"
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/kube_informer.hpp"
-#include "cdcguard/rules.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/kube_informer.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/policy/cluster_view.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/rules.hpp"
 
 // The cluster as the rules see it: every KafkaConnector's and KafkaConnect's
 // facts (not whole objects), kept current by informers, in the version of

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/registry.hpp"
+#include "cdcguard/model/registry.hpp"
 
 namespace cdcguard {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <string_view>
 
-#include "cdcguard/http_transport.hpp"
-#include "cdcguard/kube_config.hpp"
-#include "cdcguard/monotonic_clock.hpp"
+#include "cdcguard/kube/http_transport.hpp"
+#include "cdcguard/kube/kube_config.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
 
 // A small Kubernetes API client over HTTPS (cpp-httplib on OpenSSL): plain
 // requests with retries, and streamed watches. Thread-safe: concurrent

@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 // Strimzi objects found in manifests: multi-document YAML, JSON, `kind: List`.
 // Other kinds are passed over.

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/time.hpp"
+#include "cdcguard/store/registry_store.hpp"
 
 // The webhook's Prometheus metrics (text exposition format 0.0.4). Counters and
 // the latency histogram are kept here; registry gauges are computed from the

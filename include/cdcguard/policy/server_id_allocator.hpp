@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry_index.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
 
 namespace cdcguard {
 

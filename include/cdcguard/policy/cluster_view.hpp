@@ -2,9 +2,9 @@
 
 #include <vector>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/rules.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/rules.hpp"
 
 namespace cdcguard {
 

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/monotonic_clock.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
 
 // LIST then WATCH one kind of object, as client-go's reflector does: the LIST
 // gives every object and a resourceVersion, the WATCH continues from it (with

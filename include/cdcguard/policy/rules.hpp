@@ -8,11 +8,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/server_id_allocator.hpp"
-#include "cdcguard/violation.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/model/violation.hpp"
+#include "cdcguard/policy/connector_index.hpp"
+#include "cdcguard/policy/registry_index.hpp"
+#include "cdcguard/policy/server_id_allocator.hpp"
 
 // The rules of DESIGN.md as pure functions: facts + view + registry + now ->
 // violations. No I/O, no clock.

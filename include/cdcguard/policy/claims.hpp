@@ -5,10 +5,10 @@
 #include <string>
 #include <string_view>
 
-#include "cdcguard/connector.hpp"
-#include "cdcguard/registry.hpp"
-#include "cdcguard/registry_index.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/connector.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/registry_index.hpp"
 
 // How a server id is written down in the registry (DESIGN.md "Race-free
 // uniqueness"): the claim rules, in one place for /validate, /mutate and the

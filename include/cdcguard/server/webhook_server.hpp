@@ -7,10 +7,10 @@
 #include <stdexcept>
 #include <string>
 
-#include "cdcguard/admission_handler.hpp"
-#include "cdcguard/event_log.hpp"
-#include "cdcguard/metrics.hpp"
-#include "cdcguard/registry_store.hpp"
+#include "cdcguard/admission/admission_handler.hpp"
+#include "cdcguard/server/event_log.hpp"
+#include "cdcguard/server/metrics.hpp"
+#include "cdcguard/store/registry_store.hpp"
 
 // `cdc-guard serve`: the admission webhook over HTTPS (HttpServer on OpenSSL)
 // and its metrics listener over plain HTTP. Routes, limits and TLS live here; decisions live

@@ -2,9 +2,9 @@
 
 #include <cstddef>
 
-#include "cdcguard/connector_index.hpp"
-#include "cdcguard/registry.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/connector_index.hpp"
 
 // A Pending claim becomes Active once the connector that claimed it is seen in
 // the cluster with that server id (DESIGN.md "Race-free uniqueness"). Pure:

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/yaml_document.hpp"
+#include "cdcguard/model/yaml_document.hpp"
 
 // admission.k8s.io/v1 AdmissionReview <-> plain structs, and the JSONPatch the
 // mutating webhook returns. Pure: no sockets, no clock.

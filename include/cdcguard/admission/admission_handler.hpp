@@ -4,10 +4,10 @@
 #include <functional>
 #include <memory>
 
-#include "cdcguard/admission_review.hpp"
-#include "cdcguard/cluster_view.hpp"
-#include "cdcguard/registry_store.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/admission/admission_review.hpp"
+#include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/cluster_view.hpp"
+#include "cdcguard/store/registry_store.hpp"
 
 // The webhook's decisions, apart from HTTP: /validate and /mutate for one
 // AdmissionReview request, with claims written through a RegistryStore. The

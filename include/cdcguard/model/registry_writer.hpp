@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "cdcguard/registry.hpp"
+#include "cdcguard/model/registry.hpp"
 
 namespace cdcguard {
 

@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cdcguard/registry.hpp"
+#include "cdcguard/model/registry.hpp"
 
 namespace cdcguard {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cdcguard/time.hpp"
+#include "cdcguard/model/time.hpp"
 
 // The server-id registry (DESIGN.md "Registry"): rules, teams, reservations,
 // entries and exceptions. Plain data; `RegistryParser` reads it, `registry_writer`

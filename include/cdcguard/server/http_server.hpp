@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "cdcguard/http_request_parser.hpp"
+#include "cdcguard/server/http_request_parser.hpp"
 
 // An HTTP/1.1 server (over TLS, or plain for metrics) built for a webhook on
 // the write path of a cluster. Sockets are non-blocking and watched by epoll;

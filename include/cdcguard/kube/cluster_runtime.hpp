@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "cdcguard/cluster_cache.hpp"
-#include "cdcguard/configmap_registry_store.hpp"
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/monotonic_clock.hpp"
-#include "cdcguard/time.hpp"
+#include "cdcguard/kube/cluster_cache.hpp"
+#include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
+#include "cdcguard/model/time.hpp"
 
 // Everything cluster mode runs besides the webhook: the API clients, the
 // registry ConfigMap store, the cluster cache and the claim-confirmation loop

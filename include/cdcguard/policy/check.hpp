@@ -3,9 +3,9 @@
 #include <cstddef>
 #include <vector>
 
-#include "cdcguard/manifest.hpp"
-#include "cdcguard/registry.hpp"
-#include "cdcguard/violation.hpp"
+#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/model/registry.hpp"
+#include "cdcguard/model/violation.hpp"
 
 namespace cdcguard {
 

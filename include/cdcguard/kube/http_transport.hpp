@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "cdcguard/kube_config.hpp"
+#include "cdcguard/kube/kube_config.hpp"
 
 // What KubeClient sends its requests through: one exchange at a time, no
 // retries, no tokens of its own. The production transport is HTTPS on

@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cdcguard/connector.hpp"
+#include "cdcguard/model/connector.hpp"
 
 namespace cdcguard {
 

@@ -12,10 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cdcguard/kube_client.hpp"
-#include "cdcguard/kube_informer.hpp"
-#include "cdcguard/monotonic_clock.hpp"
-#include "cdcguard/registry_store.hpp"
+#include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/kube_informer.hpp"
+#include "cdcguard/kube/monotonic_clock.hpp"
+#include "cdcguard/store/registry_store.hpp"
 
 // The registry in a ConfigMap (data key `registry.yaml`), claimed race-free
 // with optimistic concurrency (DESIGN.md "Race-free uniqueness"):
