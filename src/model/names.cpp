@@ -80,4 +80,32 @@ std::string connector_key_problem(std::string_view key) {
   return problem.empty() ? problem : "connector " + shown(key) + ": " + problem;
 }
 
+namespace {
+
+bool topic_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
+}
+
+std::string charset_problem(std::string_view text, std::string_view what, std::size_t max) {
+  if (text.empty()) return std::string(what) + " must not be empty";
+  if (text.size() > max)
+    return std::string(what) + " is " + std::to_string(text.size()) + " characters long, at most " +
+           std::to_string(max) + " are allowed";
+  for (const char c : text) {
+    if (!topic_char(c)) return std::string(what) + " may hold only letters, digits, '.', '_' and '-'";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string kafka_topic_problem(std::string_view text, std::string_view what) {
+  return charset_problem(text, what, kMaxTopicLength);
+}
+
+std::string token_problem(std::string_view text, std::string_view what, std::size_t max) {
+  return charset_problem(text, what, max);
+}
+
 }  // namespace cdcguard

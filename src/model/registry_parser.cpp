@@ -81,6 +81,23 @@ void check_consistency(const Registry& r, const Problem& problem, const LineRef&
 }
 
 constexpr int kMaxEmbargoDays = 36500;
+constexpr std::size_t kMaxUidLength = 128;
+constexpr std::size_t kMaxClusterNameLength = 63;
+
+// The optional fields of an entry that have a shape: topics, uid, cluster.
+// Allocates nothing for an entry without them.
+std::vector<std::string> entry_field_problems(const RegistryEntry& e) {
+  std::vector<std::string> out;
+  const auto add = [&](std::string p) {
+    if (!p.empty()) out.push_back(std::move(p));
+  };
+  if (!e.topic_prefix.empty()) add(kafka_topic_problem(e.topic_prefix, "topicPrefix"));
+  if (!e.topic_delimiter.empty()) add(kafka_topic_problem(e.topic_delimiter, "topicDelimiter"));
+  if (!e.schema_history_topic.empty()) add(kafka_topic_problem(e.schema_history_topic, "schemaHistoryTopic"));
+  if (!e.uid.empty()) add(token_problem(e.uid, "uid", kMaxUidLength));
+  if (!e.cluster.empty()) add(token_problem(e.cluster, "cluster", kMaxClusterNameLength));
+  return out;
+}
 
 const std::string kDecommissionTimeNeeded =
     "a Decommissioned entry needs decommissionedAt (the embargo runs from it)";
@@ -235,7 +252,7 @@ class RegistryReader {
     if (n.is_null() || !is_map(n, "rules")) return;
     known_keys(n,
                {"range", "embargoDays", "requireRegistration", "allowPlaceholders", "autoAssign",
-                "schemaHistoryTopicTemplate", "enforcement"},
+                "schemaHistoryTopicTemplate", "enforcement", "historyDays"},
                "rules");
     if (const YamlNode* v = n.find("range")) {
       if (auto r = range(*v, "rules.range")) rules.range = *r;
@@ -243,6 +260,10 @@ class RegistryReader {
     if (const YamlNode* v = n.find("embargoDays")) {
       if (auto d = integer(*v, "rules.embargoDays", kMaxEmbargoDays))
         rules.embargo_days = static_cast<int>(*d);
+    }
+    if (const YamlNode* v = n.find("historyDays")) {
+      if (auto d = integer(*v, "rules.historyDays", kMaxEmbargoDays))
+        rules.history_days = static_cast<int>(*d);
     }
     if (const YamlNode* v = n.find("requireRegistration")) {
       if (auto b = boolean(*v, "rules.requireRegistration")) rules.require_registration = *b;
@@ -317,10 +338,11 @@ class RegistryReader {
     if (!is_list(n, "entries")) return;
     for (const auto& item : n.items()) {
       if (!is_map(item, "an entry")) continue;
-      known_keys(item,
-                 {"connector", "serverId", "database", "status", "owner", "date", "decommissionedAt",
-                  "claimUid", "expiresAt"},
-                 "an entry");
+      known_keys(
+          item,
+          {"connector", "serverId", "database", "status", "owner", "date", "decommissionedAt", "claimUid",
+           "expiresAt", "topicPrefix", "topicDelimiter", "schemaHistoryTopic", "uid", "cluster"},
+          "an entry");
       RegistryEntry e;
       e.line = item.line();
       bool ok = true;
@@ -355,6 +377,15 @@ class RegistryReader {
       e.decommissioned_at = timestamp(item.find("decommissionedAt"), what + ": decommissionedAt");
       e.claim_uid = text(item.find("claimUid"), what + ": claimUid");
       e.expires_at = timestamp(item.find("expiresAt"), what + ": expiresAt");
+      e.topic_prefix = text(item.find("topicPrefix"), what + ": topicPrefix");
+      e.topic_delimiter = text(item.find("topicDelimiter"), what + ": topicDelimiter");
+      e.schema_history_topic = text(item.find("schemaHistoryTopic"), what + ": schemaHistoryTopic");
+      e.uid = text(item.find("uid"), what + ": uid");
+      e.cluster = text(item.find("cluster"), what + ": cluster");
+      for (const std::string& p : entry_field_problems(e)) {
+        problem(item.line(), what + ": " + p);
+        ok = false;
+      }
       if (ok && lacks_decommission_time(e)) {
         problem(item.line(), what + ": " + kDecommissionTimeNeeded);
         ok = false;
@@ -496,6 +527,9 @@ std::vector<std::string> registry_problems(const Registry& r) {
   if (r.rules.embargo_days < 0 || r.rules.embargo_days > kMaxEmbargoDays)
     problem(0, "rules.embargoDays must be an integer in 0.." + std::to_string(kMaxEmbargoDays) + ", got " +
                    std::to_string(r.rules.embargo_days));
+  if (r.rules.history_days && (*r.rules.history_days < 0 || *r.rules.history_days > kMaxEmbargoDays))
+    problem(0, "rules.historyDays must be an integer in 0.." + std::to_string(kMaxEmbargoDays) + ", got " +
+                   std::to_string(*r.rules.history_days));
   for (const auto& [rule_id, action] : r.rules.enforcement) {
     if (!rule::is_known(rule_id)) problem(0, "rules.enforcement: unknown rule \"" + rule_id + "\"");
   }
@@ -528,6 +562,7 @@ std::vector<std::string> registry_problems(const Registry& r) {
     check_date(!e.decommissioned_at || writable(*e.decommissioned_at),
                [&] { return what("decommissionedAt"); });
     check_date(!e.expires_at || writable(*e.expires_at), [&] { return what("expiresAt"); });
+    for (const std::string& p : entry_field_problems(e)) problem(0, what("") + p);
   }
   check_consistency(r, problem, [](int) { return std::string(); });
   return out;

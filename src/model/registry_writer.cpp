@@ -67,6 +67,16 @@ void emit_entry(YAML::Emitter& out, const RegistryEntry& e) {
     emit_text(out, e.owner);
   }
   if (e.date) out << YAML::Key << "date" << YAML::Value << format_date(*e.date);
+  const auto field = [&](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    out << YAML::Key << key << YAML::Value;
+    emit_text(out, value);
+  };
+  field("topicPrefix", e.topic_prefix);
+  if (e.delimiter() != ".") field("topicDelimiter", e.topic_delimiter);
+  field("schemaHistoryTopic", e.schema_history_topic);
+  field("cluster", e.cluster);
+  field("uid", e.uid);
   if (e.decommissioned_at) {
     const TimePoint at = *e.decommissioned_at;
     out << YAML::Key << "decommissionedAt" << YAML::Value
@@ -100,7 +110,11 @@ bool plain_text(const std::string& t) {
 // nothing appended) otherwise.
 bool plain_entry(const RegistryEntry& e) {
   return plain_text(e.connector) && (e.database.empty() || plain_text(e.database)) &&
-         (e.owner.empty() || plain_text(e.owner)) && (e.claim_uid.empty() || plain_text(e.claim_uid));
+         (e.owner.empty() || plain_text(e.owner)) && (e.claim_uid.empty() || plain_text(e.claim_uid)) &&
+         (e.topic_prefix.empty() || plain_text(e.topic_prefix)) &&
+         (e.delimiter() == "." || plain_text(e.topic_delimiter)) &&
+         (e.schema_history_topic.empty() || plain_text(e.schema_history_topic)) &&
+         (e.cluster.empty() || plain_text(e.cluster)) && (e.uid.empty() || plain_text(e.uid));
 }
 
 bool append_plain_entry(std::string& s, const RegistryEntry& e) {
@@ -123,6 +137,18 @@ bool append_plain_entry(std::string& s, const RegistryEntry& e) {
     s += ", date: ";
     s += format_date(*e.date);
   }
+  const auto field = [&](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    s += ", ";
+    s += key;
+    s += ": ";
+    s += value;
+  };
+  field("topicPrefix", e.topic_prefix);
+  if (e.delimiter() != ".") field("topicDelimiter", e.topic_delimiter);
+  field("schemaHistoryTopic", e.schema_history_topic);
+  field("cluster", e.cluster);
+  field("uid", e.uid);
   if (e.decommissioned_at) {
     const TimePoint at = *e.decommissioned_at;
     s += ", decommissionedAt: ";
@@ -167,6 +193,7 @@ RenderedRegistry render(const Registry& r, bool plain_entries = true) {
   out << YAML::Key << "range" << YAML::Value;
   emit_range(out, r.rules.range);
   out << YAML::Key << "embargoDays" << YAML::Value << r.rules.embargo_days;
+  if (r.rules.history_days) out << YAML::Key << "historyDays" << YAML::Value << *r.rules.history_days;
   out << YAML::Key << "requireRegistration" << YAML::Value << r.rules.require_registration;
   out << YAML::Key << "allowPlaceholders" << YAML::Value << r.rules.allow_placeholders;
   out << YAML::Key << "autoAssign" << YAML::Value << r.rules.auto_assign;
@@ -354,6 +381,8 @@ std::string render_registry_markdown(const Registry& r) {
   }
   md << "- A decommissioned id rests for " << r.rules.embargo_days
      << " days before it may be reused (its old replication session can linger).\n";
+  if (r.rules.history_days)
+    md << "- Decommissioned entries are kept as history for " << *r.rules.history_days << " days.\n";
   md << "- The next id is the lowest one in the team's range (else the global range) that no connector, no "
         "live entry, no reservation and no embargo holds.\n";
   if (r.rules.require_registration)

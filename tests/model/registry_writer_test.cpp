@@ -296,6 +296,59 @@ TEST(RegistryWriter, TheCheckedRenderingOfAValidRegistryIsTheRendering) {
   EXPECT_EQ(render_checked_registry_yaml(default_registry()), render_registry_yaml(default_registry()));
 }
 
+// The fields the topic rules and the reconciler need (DESIGN.md "Registry")
+// are read, written in the order of the design's example, and read back.
+TEST(RegistryWriter, TopicFactsUidAndClusterRoundTrip) {
+  const std::string text =
+      "rules:\n  range: {from: 184000, to: 184999}\n  historyDays: 400\n"
+      "entries:\n"
+      "  - {connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+      "topicPrefix: shop, schemaHistoryTopic: schema-history.shop, cluster: prod-eu, "
+      "uid: 6f1c2b3a-0000-4000-8000-000000000001}\n"
+      "  - {connector: ecommerce/dash-cdc, serverId: 184002, status: Active, topicPrefix: dash, "
+      "topicDelimiter: _}\n"
+      "  - {connector: ecommerce/dot-cdc, serverId: 184003, status: Active, topicPrefix: dot, "
+      "topicDelimiter: .}\n";
+  const Registry r = parse_or_fail(text, "facts.yaml");
+  ASSERT_EQ(r.entries.size(), 3u);
+  const RegistryEntry& e = r.entries[0];
+  EXPECT_EQ(e.topic_prefix, "shop");
+  EXPECT_EQ(e.delimiter(), ".");
+  EXPECT_EQ(e.schema_history_topic, "schema-history.shop");
+  EXPECT_EQ(e.cluster, "prod-eu");
+  EXPECT_EQ(e.uid, "6f1c2b3a-0000-4000-8000-000000000001");
+  EXPECT_EQ(r.entries[1].delimiter(), "_");
+  EXPECT_EQ(r.rules.history_days, 400);
+
+  const std::string out = render_registry_yaml(r);
+  EXPECT_NE(out.find("date: 2026-01-15, topicPrefix: shop, schemaHistoryTopic: schema-history.shop, cluster: "
+                     "prod-eu, uid: 6f1c2b3a-0000-4000-8000-000000000001}"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("topicPrefix: dash, topicDelimiter: _}"), std::string::npos) << out;
+  EXPECT_EQ(out.find("topicDelimiter: ."), std::string::npos) << "the default delimiter is not written\n"
+                                                              << out;
+  EXPECT_NE(out.find("historyDays: 400"), std::string::npos) << out;
+  EXPECT_EQ(parse_or_fail(out, "out.yaml"), r);
+  // The emitter's path (an entry with a text that is not plain) writes the same fields.
+  Registry odd = r;
+  odd.entries[0].owner = "team a";
+  const Registry back = parse_or_fail(render_registry_yaml(odd), "odd.yaml");
+  EXPECT_EQ(back, odd);
+  EXPECT_EQ(render_checked_registry_yaml(r), out);
+}
+
+TEST(RegistryParser, RefusesTopicFactsThatCannotBeKafkaTopics) {
+  for (const std::string& field :
+       {std::string("topicPrefix: 'a b'"), std::string("schemaHistoryTopic: 'x/y'"),
+        std::string("topicDelimiter: '::'"), std::string("uid: 'a b'"), std::string("cluster: 'c d'")}) {
+    SCOPED_TRACE(field);
+    const std::string text =
+        "entries:\n  - {connector: a/b, serverId: 184001, status: Active, " + field + "}\n";
+    EXPECT_THROW(parse_registry(text, "bad.yaml"), RegistryError);
+  }
+}
+
 struct UnwritableCase {
   const char* name;
   void (*spoil)(Registry&);  // makes a valid registry one the parser refuses
@@ -417,6 +470,20 @@ INSTANTIATE_TEST_SUITE_P(
                          r.rules.range = {184999, 184000};
                        },
                        "rules.range is empty: from 184999 is above to 184000"},
+        UnwritableCase{"topic-prefix-with-a-space",
+                       [](Registry& r) { r.entries[0].topic_prefix = "shop orders"; },
+                       "entry ecommerce/orders-cdc: topicPrefix may hold only letters"},
+        UnwritableCase{"history-topic-too-long",
+                       [](Registry& r) { r.entries[0].schema_history_topic = std::string(250, 'h'); },
+                       "schemaHistoryTopic is 250 characters long, at most 249"},
+        UnwritableCase{"delimiter-with-a-slash", [](Registry& r) { r.entries[0].topic_delimiter = "/"; },
+                       "topicDelimiter may hold only"},
+        UnwritableCase{"uid-with-a-colon", [](Registry& r) { r.entries[0].uid = "a:b"; },
+                       "uid may hold only"},
+        UnwritableCase{"cluster-too-long", [](Registry& r) { r.entries[0].cluster = std::string(64, 'c'); },
+                       "cluster is 64 characters long, at most 63"},
+        UnwritableCase{"history-days-negative", [](Registry& r) { r.rules.history_days = -1; },
+                       "rules.historyDays must be an integer in 0..36500, got -1"},
         UnwritableCase{"embargo-negative", [](Registry& r) { r.rules.embargo_days = -1; },
                        "rules.embargoDays must be an integer in 0..36500, got -1"},
         UnwritableCase{"unknown-rule-in-enforcement",

@@ -29,4 +29,15 @@ std::string connector_key_problem(std::string_view namespace_name, std::string_v
 // the key: connector "a/b/c": name "b/c" is not ...
 std::string connector_key_problem(std::string_view key);
 
+inline constexpr std::size_t kMaxTopicLength = 249;  // Kafka's limit for a topic name
+
+// Why `text` cannot be a Kafka topic name, or part of one (a topic prefix or
+// delimiter): 1..249 characters of [a-zA-Z0-9._-], as Kafka and Debezium
+// check them. `what` names the field in the message; "" when it can.
+std::string kafka_topic_problem(std::string_view text, std::string_view what);
+
+// Why `text` cannot be a registry entry's `uid` or `cluster` (1..`max`
+// characters of [a-zA-Z0-9._-]); "" when it can.
+std::string token_problem(std::string_view text, std::string_view what, std::size_t max);
+
 }  // namespace cdcguard

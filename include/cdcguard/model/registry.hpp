@@ -39,6 +39,9 @@ struct RegistryRules {
   bool auto_assign = false;
   std::string schema_history_topic_template;               // "" = /mutate does not fill the history topic
   std::map<std::string, Action, std::less<>> enforcement;  // rule id -> action; absent = deny
+  // The reconciler prunes Decommissioned entries older than this many days
+  // (counted from decommissionedAt); none = kept for ever.
+  std::optional<int> history_days;
   bool operator==(const RegistryRules&) const = default;
 };
 
@@ -69,7 +72,21 @@ struct RegistryEntry {
   std::optional<TimePoint> decommissioned_at;
   std::string claim_uid;                // Pending: the admission request that claimed it
   std::optional<TimePoint> expires_at;  // Pending: the claim lapses at this instant
+  // What the topic rules need (DESIGN.md "Registry"), so a connector is judged
+  // against every registered one, not only those in view. "" = not recorded.
+  std::string topic_prefix;
+  std::string topic_delimiter;  // "" = not recorded or the default "."
+  std::string schema_history_topic;
+  // The reconciler's: the connector object's uid once seen, and the
+  // --cluster-name of the cluster whose reconciler owns the entry.
+  std::string uid;
+  std::string cluster;
   int line = 0;
+
+  // The delimiter the topic rules use: "." unless another one is recorded.
+  std::string_view delimiter() const {
+    return topic_delimiter.empty() ? std::string_view(".") : topic_delimiter;
+  }
 
   // Holds its id now: Active, Reserved, or Pending and not yet expired.
   bool is_live(TimePoint now) const;
@@ -80,7 +97,9 @@ struct RegistryEntry {
   bool operator==(const RegistryEntry& o) const {
     return connector == o.connector && server_id == o.server_id && database == o.database &&
            status == o.status && owner == o.owner && date == o.date &&
-           decommissioned_at == o.decommissioned_at && claim_uid == o.claim_uid && expires_at == o.expires_at;
+           decommissioned_at == o.decommissioned_at && claim_uid == o.claim_uid &&
+           expires_at == o.expires_at && topic_prefix == o.topic_prefix && delimiter() == o.delimiter() &&
+           schema_history_topic == o.schema_history_topic && uid == o.uid && cluster == o.cluster;
   }
 };
 
