@@ -3,6 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "cdcguard/model/names.hpp"
+
 namespace cdcguard {
 namespace {
 
@@ -27,7 +29,28 @@ void write_claim(RegistryEntry& e, TimePoint now, const ClaimStyle& style) {
   }
 }
 
+// `value` when it can be written as a topic fact, else "".
+std::string topic_fact(const std::string& value) {
+  return kafka_topic_problem(value, "topic").empty() ? value : std::string();
+}
+
 }  // namespace
+
+bool set_topic_facts(RegistryEntry& entry, const ConnectorFacts& connector) {
+  std::string prefix = connector.topic_prefix.present() ? topic_fact(connector.topic_prefix.value) : "";
+  std::string delimiter = connector.topic_delimiter == "." ? "" : topic_fact(connector.topic_delimiter);
+  std::string history = connector.history_topic.present() && connector.kafka_schema_history()
+                            ? topic_fact(connector.history_topic.value)
+                            : "";
+  if (prefix.empty()) delimiter.clear();
+  const bool changed = entry.topic_prefix != prefix ||
+                       entry.delimiter() != (delimiter.empty() ? "." : delimiter) ||
+                       entry.schema_history_topic != history;
+  entry.topic_prefix = std::move(prefix);
+  entry.topic_delimiter = std::move(delimiter);
+  entry.schema_history_topic = std::move(history);
+  return changed;
+}
 
 bool is_recorded(const RegistryIndex& index, const ConnectorFacts& connector, TimePoint now,
                  const ClaimStyle& style) {

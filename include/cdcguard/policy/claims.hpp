@@ -24,7 +24,16 @@ struct ClaimStyle {
   bool pending = false;
   std::chrono::seconds ttl{300};
   std::string uid;  // the admission request that claims it; unused for Active
+  // The --cluster-name of the cluster that claims it (cluster mode); "" standalone.
+  std::string cluster;
 };
+
+// Makes `entry`'s topic facts (topicPrefix, topicDelimiter, schemaHistoryTopic)
+// what `connector` has now. A fact the connector lacks, or holds in a form no
+// Kafka topic can take (a ${...} placeholder, say), is cleared, so the entry
+// stays one the parser accepts. The history topic is recorded only when the
+// history is Kafka-backed. Returns whether the entry changed.
+bool set_topic_facts(RegistryEntry& entry, const ConnectorFacts& connector);
 
 // Whether `connector`'s id is already written down, so that
 // record_admitted() has nothing to do: every live entry of the connector
