@@ -152,7 +152,7 @@ Response AdmissionHandler::validate(const Request& r) {
                 "invalid KafkaConnector: " + problem + "; cdc-guard records server ids by namespace/name");
   const TimePoint now = clock_();
   const auto view = cluster();
-  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
+  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid, options_.cluster_name};
   std::optional<Response> judged;  // the verdict before a write failed, for allow-from-cache
   try {
     const auto snapshot = store_.snapshot();
@@ -263,7 +263,7 @@ Response AdmissionHandler::mutate(const Request& r) {
   if (state != ServerIdValue::State::Missing && state != ServerIdValue::State::Auto) return allow(r);
   const TimePoint now = clock_();
   const auto view = cluster();
-  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid};
+  const ClaimStyle style{options_.pending_claims, options_.claim_ttl, r.uid, options_.cluster_name};
   try {
     const auto snapshot = store_.snapshot();
     if (!snapshot->registry.rules.auto_assign) return allow(r);  // /validate reports server-id-missing

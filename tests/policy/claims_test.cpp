@@ -28,7 +28,7 @@ constexpr std::string_view kPostgres = "io.debezium.connector.postgresql.Postgre
 enum class Mode { Standalone, Cluster };
 
 ClaimStyle style_for(Mode mode) {
-  return ClaimStyle{mode == Mode::Cluster, std::chrono::seconds{300}, "req-1"};
+  return ClaimStyle{mode == Mode::Cluster, std::chrono::seconds{300}, "req-1", ""};
 }
 
 // One registry entry a line, as flow maps.

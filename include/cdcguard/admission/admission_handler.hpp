@@ -29,6 +29,9 @@ struct HandlerOptions {
   // it, so it is recorded Active.
   bool pending_claims = false;
   std::chrono::seconds claim_ttl{300};
+  // --cluster-name in cluster mode, written into every claim (DESIGN.md "The
+  // reconciler": only that cluster's reconciler may confirm or expire it); "" standalone.
+  std::string cluster_name;
   OnApiError on_api_error = OnApiError::Deny;
 };
 
