@@ -11,6 +11,22 @@
 namespace cdcguard::kube {
 namespace {
 constexpr const char* kDataKey = "registry.yaml";
+// The human view (DESIGN.md "Registry"): output only, rewritten with every write.
+constexpr const char* kMarkdownKey = "registry.md";
+// A ConfigMap holds at most 1 MiB of data; the markdown view never takes the
+// room registry.yaml needs.
+constexpr std::size_t kMaxConfigMapData = 1024 * 1024;
+constexpr std::size_t kHeadroom = 16 * 1024;
+
+std::string markdown_view(const Registry& registry, std::size_t yaml_size) {
+  std::string md = render_registry_markdown(registry);
+  if (yaml_size + md.size() + kHeadroom <= kMaxConfigMapData) return md;
+  return "# Debezium MySQL/MariaDB server-id registry\n\nThe table is too large to keep beside registry.yaml "
+         "in this ConfigMap (" +
+         std::to_string(registry.entries.size()) +
+         " entries). Save registry.yaml to a file and render it with `cdc-guard registry render --registry "
+         "FILE`.\n";
+}
 }  // namespace
 
 // One read of the ConfigMap. registry.yaml is parsed on first use, not on
@@ -393,7 +409,9 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
 
     nlohmann::json body = base->object;
     try {
-      body["data"][kDataKey] = render_checked_registry_yaml(registry);
+      std::string yaml = render_checked_registry_yaml(registry);
+      body["data"][kMarkdownKey] = markdown_view(registry, yaml.size());
+      body["data"][kDataKey] = std::move(yaml);
     } catch (const std::exception& e) {
       fail_all(batch, std::make_exception_ptr(StoreError("ConfigMap " + describe() + ": " + e.what())));
       return false;

@@ -101,6 +101,30 @@ TEST_F(ConfigMapStore, AnUpdateIsOnePutWithTheResourceVersionAndKeepsTheRestOfTh
   EXPECT_EQ(api_->counters().configmap_puts, 1);
 }
 
+// Every write also rewrites registry.md, the human view of the same registry
+// (DESIGN.md "Registry"), so `kubectl describe` shows the table.
+TEST_F(ConfigMapStore, EveryWriteRewritesTheMarkdownView) {
+  auto& store = start_store();
+  ASSERT_TRUE(eventually([&] { return store.synced(); }));
+  const Registry after = store.update([](Registry& r) {
+    r.entries.push_back(entry("ecommerce/new-cdc", 184002));
+    return true;
+  });
+  const auto stored = *api_->get("ConfigMap", kRegistryNamespace, kRegistryName);
+  ASSERT_TRUE(stored["data"].contains("registry.md")) << stored.dump();
+  const std::string md = stored["data"]["registry.md"];
+  EXPECT_EQ(md, render_registry_markdown(after));
+  EXPECT_NE(md.find("| ecommerce/new-cdc | 184002 |"), std::string::npos) << md;
+  store.update([](Registry& r) {
+    r.entries.back().status = EntryStatus::Decommissioned;
+    r.entries.back().decommissioned_at = TimePoint{Date{std::chrono::year{2026} / 11 / 30}};
+    return true;
+  });
+  const std::string md2 = (*api_->get("ConfigMap", kRegistryNamespace, kRegistryName))["data"]["registry.md"];
+  EXPECT_NE(md2.find("| ecommerce/new-cdc | 184002 |  | Decommissioned 2026-11-30 |"), std::string::npos)
+      << md2;
+}
+
 // Another replica writes between this one's read and its PUT: the 409 makes
 // the store re-read, and the change is judged again against the new version.
 TEST_F(ConfigMapStore, AConflictIsReReadAndTheChangeJudgedAgainstTheNewVersion) {
