@@ -108,4 +108,12 @@ std::string token_problem(std::string_view text, std::string_view what, std::siz
   return charset_problem(text, what, max);
 }
 
+std::string entry_uid_problem(std::string_view text) {
+  return token_problem(text, "uid", kMaxEntryUidLength);
+}
+
+std::string cluster_name_problem(std::string_view text) {
+  return token_problem(text, "cluster", kMaxClusterNameLength);
+}
+
 }  // namespace cdcguard

@@ -81,8 +81,6 @@ void check_consistency(const Registry& r, const Problem& problem, const LineRef&
 }
 
 constexpr int kMaxEmbargoDays = 36500;
-constexpr std::size_t kMaxUidLength = 128;
-constexpr std::size_t kMaxClusterNameLength = 63;
 
 // The optional fields of an entry that have a shape: topics, uid, cluster.
 // Allocates nothing for an entry without them.
@@ -94,8 +92,8 @@ std::vector<std::string> entry_field_problems(const RegistryEntry& e) {
   if (!e.topic_prefix.empty()) add(kafka_topic_problem(e.topic_prefix, "topicPrefix"));
   if (!e.topic_delimiter.empty()) add(kafka_topic_problem(e.topic_delimiter, "topicDelimiter"));
   if (!e.schema_history_topic.empty()) add(kafka_topic_problem(e.schema_history_topic, "schemaHistoryTopic"));
-  if (!e.uid.empty()) add(token_problem(e.uid, "uid", kMaxUidLength));
-  if (!e.cluster.empty()) add(token_problem(e.cluster, "cluster", kMaxClusterNameLength));
+  if (!e.uid.empty()) add(entry_uid_problem(e.uid));
+  if (!e.cluster.empty()) add(cluster_name_problem(e.cluster));
   return out;
 }
 

@@ -40,4 +40,14 @@ std::string kafka_topic_problem(std::string_view text, std::string_view what);
 // characters of [a-zA-Z0-9._-]); "" when it can.
 std::string token_problem(std::string_view text, std::string_view what, std::size_t max);
 
+inline constexpr std::size_t kMaxEntryUidLength = 128;    // an object's metadata.uid (a UUID) fits with room
+inline constexpr std::size_t kMaxClusterNameLength = 63;  // a --cluster-name: a DNS-1123 label fits
+
+// Why `text` cannot be a registry entry's `uid`; "" when it can.
+std::string entry_uid_problem(std::string_view text);
+
+// Why `text` cannot be a registry entry's `cluster` (a --cluster-name, which
+// the reconciler writes into every entry it owns); "" when it can.
+std::string cluster_name_problem(std::string_view text);
+
 }  // namespace cdcguard

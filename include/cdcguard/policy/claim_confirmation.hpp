@@ -9,6 +9,10 @@
 // A Pending claim becomes Active once the connector that claimed it is seen in
 // the cluster with that server id (DESIGN.md "Race-free uniqueness"). Pure:
 // the cluster is a ConnectorIndex, `now` an argument.
+//
+// Superseded by reconcile() (reconciler.hpp), whose step 1 also records the
+// connector's uid, the cluster and the topic facts, and confirms a lapsed
+// claim whose connector runs the id; this stays until `serve` calls that.
 namespace cdcguard {
 
 // How many Pending claims in `registry` the cluster confirms now.
