@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -76,7 +77,11 @@ class Reconciler {
  public:
   Reconciler(Registry& registry, const ConnectorIndex& cluster, TimePoint now,
              const ReconcileOptions& options)
-      : registry_(registry), cluster_(cluster), now_(now), name_(options.cluster_name) {}
+      : registry_(registry),
+        cluster_(cluster),
+        now_(now),
+        name_(options.cluster_name),
+        namespaces_(options.namespaces.begin(), options.namespaces.end()) {}
 
   ReconcileReport run() {
     confirm_seen_claims();
@@ -89,8 +94,18 @@ class Reconciler {
   }
 
  private:
-  bool ours(const RegistryEntry& e) const { return e.cluster == name_; }
-  bool foreign(const RegistryEntry& e) const { return !e.cluster.empty() && !ours(e); }
+  // Whether the cluster view can show the connector of `e` at all: with
+  // --namespaces, one in another namespace is never seen, so its absence
+  // proves nothing and its entry is treated as another cluster's.
+  bool in_view(const RegistryEntry& e) const {
+    if (namespaces_.empty()) return true;
+    const auto slash = e.connector.find('/');
+    return namespaces_.contains(e.connector.substr(0, slash));
+  }
+  bool ours(const RegistryEntry& e) const { return e.cluster == name_ && in_view(e); }
+  bool foreign(const RegistryEntry& e) const {
+    return (!e.cluster.empty() && e.cluster != name_) || !in_view(e);
+  }
 
   // The connector of `e`, when the cluster runs it with `e`'s id.
   const ConnectorFacts* seen_with_id(const RegistryEntry& e) const {
@@ -299,6 +314,7 @@ class Reconciler {
   const ConnectorIndex& cluster_;
   const TimePoint now_;
   const std::string name_;
+  const std::set<std::string, std::less<>> namespaces_;  // empty: every namespace is in view
   std::optional<RegistryIndex> index_;
   ReconcileReport report_;
 };

@@ -24,7 +24,7 @@ namespace {
 
 const TimePoint kNow = *parse_timestamp("2026-11-25T10:00:00Z");
 constexpr std::string_view kPostgres = "io.debezium.connector.postgresql.PostgresConnector";
-const ReconcileOptions kUs{"us"};
+const ReconcileOptions kUs{"us", {}};
 
 // A connector this cluster runs. Its uid is a UUID's shape, as the API server sends.
 struct Seen {
@@ -774,12 +774,12 @@ TEST(ReconcileClusters, EachClusterKeepsToItsOwnEntries) {
        "{connector: warehouse/stock-cdc, serverId: 184101, status: Active, date: 2026-11-20, cluster: us, "
        "uid: u-us}"});
   // us runs neither connector; eu runs orders-cdc only.
-  const ReconcileReport us = reconcile(r, cluster_of({}), kNow, ReconcileOptions{"us"});
+  const ReconcileReport us = reconcile(r, cluster_of({}), kNow, ReconcileOptions{"us", {}});
   EXPECT_EQ(
       us.changes,
       (std::vector<ReconcileChange>{change(ReconcileStep::Decommission, 184101, "warehouse/stock-cdc")}));
   const ReconcileReport eu =
-      reconcile(r, cluster_of({orders("184001", "u-eu")}), kNow, ReconcileOptions{"eu"});
+      reconcile(r, cluster_of({orders("184001", "u-eu")}), kNow, ReconcileOptions{"eu", {}});
   EXPECT_EQ(eu.changes, std::vector<ReconcileChange>{});
   EXPECT_EQ(written(r), written(registry_of(
                             kRules, {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, "
@@ -787,6 +787,31 @@ TEST(ReconcileClusters, EachClusterKeepsToItsOwnEntries) {
                                      "{connector: warehouse/stock-cdc, serverId: 184101, status: "
                                      "Decommissioned, date: 2026-11-20, decommissionedAt: "
                                      "2026-11-25T10:00:00Z, cluster: us, uid: u-us}"})));
+}
+
+// serve --namespaces: the view holds only those namespaces, so an entry of a
+// connector elsewhere is left alone even when it is this cluster's (its
+// connector may well run), and a lapsed claim there is not this view's to expire.
+TEST(ReconcileNamespaces, EntriesOutsideTheWatchedNamespacesAreLeftAlone) {
+  Registry r = registry_of(
+      kRules,
+      {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-11-20, cluster: us, "
+       "uid: u-1}",
+       "{connector: warehouse/stock-cdc, serverId: 184101, status: Active, date: 2026-11-20, cluster: us, "
+       "uid: u-2}",
+       "{connector: warehouse/old-cdc, serverId: 184102, status: Pending, date: 2026-11-20, cluster: us, "
+       "claimUid: req-1, expiresAt: 2026-11-20T00:05:00Z}"});
+  const std::string before = written(r);
+  // Only ecommerce is watched, and orders-cdc is gone from it.
+  const ReconcileReport report = reconcile(r, cluster_of({}), kNow, ReconcileOptions{"us", {"ecommerce"}});
+  EXPECT_EQ(
+      report.changes,
+      (std::vector<ReconcileChange>{change(ReconcileStep::Decommission, 184001, "ecommerce/orders-cdc")}));
+  // Watching every namespace, the same view also decommissions stock-cdc and expires the claim.
+  Registry all = parse_registry(before, "before.yaml");
+  const ReconcileReport everywhere = reconcile(all, cluster_of({}), kNow, kUs);
+  EXPECT_EQ(everywhere.count(ReconcileStep::Decommission), 2u);
+  EXPECT_EQ(everywhere.count(ReconcileStep::Expire), 1u);
 }
 
 // A connector's life, pass by pass: claimed, confirmed, deleted, and its id
@@ -832,7 +857,7 @@ TEST(ReconcileOptions, ClusterNameMustBeWritable) {
   for (const std::string& name : std::vector<std::string>{"", "prod eu", std::string(64, 'a')}) {
     Registry r = registry_of(kRules, {kClaimOurs});
     const Registry before = r;
-    EXPECT_THROW(reconcile(r, cluster_of({orders("184001")}), kNow, ReconcileOptions{name}),
+    EXPECT_THROW(reconcile(r, cluster_of({orders("184001")}), kNow, ReconcileOptions{name, {}}),
                  std::invalid_argument)
         << name;
     EXPECT_EQ(r, before);

@@ -28,6 +28,10 @@ struct ReconcileOptions {
   // cluster_name_problem() (names.hpp): reconcile() throws otherwise, since
   // the registry could not be written.
   std::string cluster_name = "default";
+  // The namespaces the cluster view covers (serve --namespaces); empty: all.
+  // Entries of connectors in other namespaces are left alone, as another
+  // cluster's are: the view cannot show whether their connectors exist.
+  std::vector<std::string> namespaces;
 };
 
 // What a pass did to an entry, numbered as DESIGN.md numbers the steps. A
