@@ -19,6 +19,18 @@ std::string key_of(const nlohmann::json& object) {
   return metadata_field(object, "namespace") + "/" + metadata_field(object, "name");
 }
 
+// A KafkaConnector whose facts cannot be read (the API server validates the
+// schema, so this is rare): kept as an object that exists, with no class and
+// no id, so no rule judges it and the reconciler does not take it for deleted.
+std::optional<ConnectorFacts> unreadable_connector(const nlohmann::json& object) {
+  ConnectorFacts f;
+  f.namespace_name = metadata_field(object, "namespace");
+  f.name = metadata_field(object, "name");
+  f.uid = metadata_field(object, "uid");
+  if (f.namespace_name.empty() || f.name.empty()) return std::nullopt;
+  return f;
+}
+
 // The served version to use: v1 when served (Strimzi 0.49+), else v1beta2.
 std::string pick_version(const nlohmann::json& group) {
   bool v1 = false;
@@ -136,7 +148,7 @@ std::string ClusterCache::strimzi_version() const {
 
 void ClusterCache::replace(bool connectors, const std::string& namespace_name,
                            const std::vector<nlohmann::json>& items) {
-  std::lock_guard guard(mutex_);
+  std::unique_lock guard(mutex_);
   const auto in_scope = [&](const std::string& key) {
     return namespace_name.empty() || key.compare(0, namespace_name.size() + 1, namespace_name + "/") == 0;
   };
@@ -152,12 +164,15 @@ void ClusterCache::replace(bool connectors, const std::string& namespace_name,
     const YamlNode node = admission::yaml_from_json(item);
     const std::string ns = metadata_field(item, "namespace");
     if (connectors) {
-      if (auto facts = connector_from_object(node, {}, ns, errors))
-        connectors_[facts->key()] = std::move(*facts);
+      auto facts = connector_from_object(node, {}, ns, errors);
+      if (!facts) facts = unreadable_connector(item);
+      if (facts) connectors_[facts->key()] = std::move(*facts);
     } else if (auto facts = connect_cluster_from_object(node, {}, ns, errors)) {
       clusters_[facts->key()] = std::move(*facts);
     }
   }
+  guard.unlock();
+  if (options_.on_change) options_.on_change();
 }
 
 void ClusterCache::apply(bool connectors, std::string_view type, const nlohmann::json& object) {
@@ -168,23 +183,26 @@ void ClusterCache::apply(bool connectors, std::string_view type, const nlohmann:
     std::vector<ManifestError> errors;
     const YamlNode node = admission::yaml_from_json(object);
     const std::string ns = metadata_field(object, "namespace");
-    if (connectors)
+    if (connectors) {
       connector = connector_from_object(node, {}, ns, errors);
-    else
+      if (!connector) connector = unreadable_connector(object);
+    } else
       cluster = connect_cluster_from_object(node, {}, ns, errors);
   }
-  std::lock_guard guard(mutex_);
+  std::unique_lock guard(mutex_);
   built_.reset();
   if (connectors) {
     if (connector)
       connectors_[key] = std::move(*connector);
     else
-      connectors_.erase(key);  // deleted, or no longer readable: it claims nothing we can check
+      connectors_.erase(key);  // deleted
   } else if (cluster) {
     clusters_[key] = std::move(*cluster);
   } else {
     clusters_.erase(key);
   }
+  guard.unlock();
+  if (options_.on_change) options_.on_change();
 }
 
 std::shared_ptr<const ClusterView> ClusterCache::snapshot() const {

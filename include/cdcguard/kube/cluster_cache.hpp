@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,9 @@ class ClusterCache {
   struct Options {
     std::vector<std::string> namespaces;  // empty: all namespaces
     Informer::Options informer;           // its backoff and clock serve discovery too
+    // Called after every LIST and watch event, without the cache's lock held
+    // (the reconciler wakes on it).
+    std::function<void()> on_change;
   };
   ClusterCache(KubeClient& client, Options options);
   ~ClusterCache();
