@@ -7,6 +7,8 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "cdcguard/kube/cluster_runtime.hpp"
 #include "cdcguard/kube/kube_config.hpp"
@@ -74,13 +76,47 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
   runtime_options.registry_namespace = config.configmap_namespace;
   runtime_options.registry_name = config.configmap_name;
   runtime_options.namespaces = config.namespaces;
-  runtime_options.confirm_interval = config.confirm_interval;
-  runtime_options.on_confirmed = [&log](std::size_t confirmed) {
-    log.info("claims confirmed: the connectors exist",
-             {server::LogField::num("confirmed", static_cast<long long>(confirmed))});
+  runtime_options.cluster_name = config.cluster_name;
+  runtime_options.resync_period = config.resync_period;
+  runtime_options.leader_election = config.leader_election;
+  runtime_options.lease.namespace_name = config.lease_namespace;
+  runtime_options.lease.name = config.lease_name;
+  runtime_options.lease.identity = kube::leader_identity();
+  runtime_options.lease.lease_duration = config.lease_duration;
+  runtime_options.lease.renew_deadline = config.renew_deadline;
+  runtime_options.lease.retry_period = config.retry_period;
+  runtime_options.lease.log = [&log](const std::string& message) {
+    log.info("leader election", {{"event", message}});
   };
-  runtime_options.on_confirm_error = [&log](const std::string& error) {
-    log.warn("cannot confirm claims", {{"error", error}});
+  // The connectors it could not adopt, as last logged: told again only when they change.
+  auto reported = std::make_shared<std::set<std::string>>();
+  runtime_options.on_reconciled = [&log, reported](const ReconcileReport& r) {
+    // One line per change: what a registry entry went through, and why.
+    for (const auto& c : r.changes) {
+      log.info("registry reconciled with the cluster",
+               {{"change", std::string(to_string(c.step))},
+                {"connector", c.connector},
+                server::LogField::num("serverId", static_cast<long long>(c.server_id))});
+    }
+    std::set<std::string> now;
+    for (const auto& n : r.not_adopted) {
+      now.insert(n.connector + " " + std::to_string(n.server_id));
+      if (!reported->contains(n.connector + " " + std::to_string(n.server_id)))
+        log.warn("connector not adopted into the registry",
+                 {{"connector", n.connector},
+                  server::LogField::num("serverId", static_cast<long long>(n.server_id)),
+                  {"reason", n.reason}});
+    }
+    *reported = std::move(now);
+  };
+  runtime_options.on_reconcile_error = [&log](const std::string& error) {
+    log.warn("cannot reconcile the registry", {{"error", error}});
+  };
+  runtime_options.on_leadership = [&log, identity = runtime_options.lease.identity](bool leading) {
+    if (leading)
+      log.info("leading: this replica reconciles", {{"identity", identity}});
+    else
+      log.warn("no longer leading: reconciling stopped", {{"identity", identity}});
   };
   std::unique_ptr<kube::ClusterRuntime> runtime;
   try {
@@ -206,11 +242,15 @@ int run_serve(const std::vector<std::string>& args, Streams io) {
              runtime ? config.configmap_namespace + "/" + config.configmap_name : config.registry_file}});
   log.flush();
 
-  // As often as claims were confirmed before the loop moved to the runtime,
-  // so readiness is logged as promptly.
-  const auto tick_length =
-      std::min<std::chrono::milliseconds>(std::chrono::seconds(1), config.confirm_interval);
+  // Readiness changes are logged within this.
+  const auto tick_length = std::chrono::milliseconds(1000);
   const int signal_number = wait_for_stop_signal(stop_signals, tick_length, options, runtime.get(), log);
+  // DESIGN.md "Shutdown and overload": the reconciler stops and the Lease is
+  // released before anything else, so another replica takes over at once.
+  if (runtime) {
+    runtime->stop_reconciling();
+    log.info("reconciler stopped", {server::LogField::flag("leaseReleased", config.leader_election)});
+  }
   shut_down(*webhook, config, stop_signals, signal_number, log);
   if (runtime) runtime->stop();
   log.info("stopped");

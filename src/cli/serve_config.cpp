@@ -3,6 +3,7 @@
 #include <charconv>
 #include <system_error>
 
+#include "cdcguard/model/names.hpp"
 #include "cli/commands.hpp"
 
 namespace cdcguard::cli {
@@ -41,7 +42,12 @@ Cluster mode (--registry-configmap): the registry is the ConfigMap's
 admission, by a PUT with the ConfigMap's resourceVersion (a 409 Conflict is
 re-read and re-judged), so two replicas never admit the same id; the claims of
 one replica are written together. Connectors and KafkaConnects are watched in
-the cluster, so the topic and connect rules see the other connectors.
+the cluster, so the topic and connect rules see the other connectors. One
+replica (leader-elected) reconciles the registry with the cluster: a Pending
+claim whose connector appears becomes Active, one that lapses is removed, a
+deleted connector's entry becomes Decommissioned (its id then rests
+embargoDays), a connector with an id and no entry is adopted when the id is
+free. It writes only the registry ConfigMap, never a KafkaConnector.
 
 Options:
   --tls-cert FILE          PEM certificate (chain) served to the API server
@@ -57,8 +63,24 @@ Options:
                            (default) or admit what the cached registry and cluster allow,
                            with a warning; a known duplicate is denied either way
   --claim-ttl SECONDS      cluster mode: a Pending claim lapses after this (default 300),
-                           unless the connector is seen with that id first (then Active;
-                           checked every 10 s)
+                           unless the connector is seen with that id first (then Active)
+  --cluster-name NAME      cluster mode: this cluster's name in registry entries; only its
+                           reconciler decommissions them (default: default)
+  --resync-period DURATION cluster mode: the reconciler passes over the whole registry this
+                           often, besides every watch event (default 60s)
+  --leader-election=true|false
+                           cluster mode: one replica, elected on a coordination.k8s.io/v1
+                           Lease, reconciles (default true; false: this replica reconciles
+                           alone, for a single replica)
+  --leader-election-namespace NS
+                           the Lease's namespace (default: the registry ConfigMap's)
+  --leader-election-name NAME
+                           the Lease's name (default cdc-guard-reconciler)
+  --lease-duration DURATION
+                           a leader's Lease is taken over after this without renewal (default 15s)
+  --renew-deadline DURATION
+                           a leader that cannot renew within this stops reconciling (default 10s)
+  --retry-period DURATION  how often to try to acquire or renew (default 2s)
   --port N                 HTTPS port (default 8443; 0 picks a free one)
   --metrics-port N         metrics port (default 8080; 0 picks a free one; -1 none)
   --address ADDR           address to listen on (default 0.0.0.0)
@@ -77,8 +99,55 @@ Options:
   --log-level LEVEL        trace, debug, info, warn, error, off (default: info)
   -h, --help               this help
 
+DURATION: a number with a unit, Go style (500ms, 2s, 1m30s, 1h); a bare number is seconds.
+
 Exit codes: 0 stopped by a signal, 2 usage, TLS, registry or listen errors.
 )";
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  long long total_ms = 0;
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  bool bare = true;
+  while (p < end) {
+    long long n = 0;
+    const auto [after, ec] = std::from_chars(p, end, n);
+    if (ec != std::errc{} || after == p || n < 0 || n > 1000LL * 1000 * 1000) return std::nullopt;
+    p = after;
+    long long unit_ms = 0;
+    if (p == end) {
+      if (!bare) return std::nullopt;  // "1m30": a number without its unit
+      unit_ms = 1000;
+    } else if (end - p >= 2 && p[0] == 'm' && p[1] == 's') {
+      unit_ms = 1, p += 2;
+    } else if (*p == 's') {
+      unit_ms = 1000, ++p;
+    } else if (*p == 'm') {
+      unit_ms = 60 * 1000, ++p;
+    } else if (*p == 'h') {
+      unit_ms = 3600 * 1000, ++p;
+    } else {
+      return std::nullopt;
+    }
+    bare = false;
+    total_ms += n * unit_ms;
+    if (total_ms > 1000LL * 1000 * 1000 * 1000) return std::nullopt;
+  }
+  return std::chrono::milliseconds(total_ms);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  const long long ms = d.count();
+  if (ms % 3600000 == 0 && ms > 0) return std::to_string(ms / 3600000) + "h";
+  if (ms % 60000 == 0 && ms > 0) return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+namespace {
 
 long long integer_flag(const ParsedArgs& args, const std::string& name, long long fallback, long long min,
                        long long max) {
@@ -94,6 +163,23 @@ long long integer_flag(const ParsedArgs& args, const std::string& name, long lon
   return v;
 }
 
+// A Go-style duration ("1m30s", "500ms", "2h"; a bare number is seconds),
+// between `min` and `max`.
+std::chrono::milliseconds duration_flag(const ParsedArgs& args, const std::string& name,
+                                        std::chrono::milliseconds fallback, std::chrono::milliseconds min,
+                                        std::chrono::milliseconds max) {
+  const auto it = args.flags.find(name);
+  if (it == args.flags.end()) return fallback;
+  const std::string& text = it->second;
+  const auto bad = [&] {
+    return UsageError(name + " must be a duration from " + format_duration(min) + " to " +
+                      format_duration(max) + " (like 500ms, 15s, 1m30s), got \"" + text + "\"");
+  };
+  const auto parsed = parse_duration(text);
+  if (!parsed || *parsed < min || *parsed > max) throw bad();
+  return *parsed;
+}
+
 std::string required(const ParsedArgs& args, const std::string& name) {
   const auto it = args.flags.find(name);
   if (it == args.flags.end() || it->second.empty()) throw UsageError(name + " is required");
@@ -102,7 +188,13 @@ std::string required(const ParsedArgs& args, const std::string& name) {
 
 }  // namespace
 
-ServeConfig parse_serve_args(const std::vector<std::string>& args) {
+ServeConfig parse_serve_args(const std::vector<std::string>& given) {
+  // --leader-election is a Go-style boolean flag: bare, it means true.
+  std::vector<std::string> args;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    const bool value_follows = i + 1 < given.size() && (given[i + 1] == "true" || given[i + 1] == "false");
+    args.push_back(given[i] == "--leader-election" && !value_follows ? "--leader-election=true" : given[i]);
+  }
   const ParsedArgs parsed = parse_args(args, {"--tls-cert",
                                               "--tls-key",
                                               "--registry-file",
@@ -120,7 +212,14 @@ ServeConfig parse_serve_args(const std::vector<std::string>& args) {
                                               "--namespaces",
                                               "--on-api-error",
                                               "--claim-ttl",
-                                              "--confirm-interval-ms",
+                                              "--cluster-name",
+                                              "--resync-period",
+                                              "--leader-election",
+                                              "--leader-election-namespace",
+                                              "--leader-election-name",
+                                              "--lease-duration",
+                                              "--renew-deadline",
+                                              "--retry-period",
                                               "--idle-timeout",
                                               "--max-connections",
                                               "--shutdown-delay",
@@ -139,7 +238,10 @@ ServeConfig parse_serve_args(const std::vector<std::string>& args) {
   if (file_mode == cluster_mode) throw UsageError("give one of --registry-file and --registry-configmap");
   if (file_mode) {
     config.registry_file = required(parsed, "--registry-file");
-    for (const char* flag : {"--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl"})
+    for (const char* flag :
+         {"--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl", "--cluster-name",
+          "--resync-period", "--leader-election", "--leader-election-namespace", "--leader-election-name",
+          "--lease-duration", "--renew-deadline", "--retry-period"})
       if (parsed.flags.count(flag)) throw UsageError(std::string(flag) + " needs --registry-configmap");
   } else {
     const std::string where = required(parsed, "--registry-configmap");
@@ -175,8 +277,44 @@ ServeConfig parse_serve_args(const std::vector<std::string>& args) {
     config.server.handler.pending_claims = true;
     config.server.handler.claim_ttl =
         std::chrono::seconds(integer_flag(parsed, "--claim-ttl", 300, 10, 86400));
-    config.confirm_interval =
-        std::chrono::milliseconds(integer_flag(parsed, "--confirm-interval-ms", 10000, 10, 3600000));
+    using std::chrono::hours;
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    if (auto it = parsed.flags.find("--cluster-name"); it != parsed.flags.end()) {
+      if (const std::string p = token_problem(it->second, "--cluster-name", 63); !p.empty())
+        throw UsageError(p + ", got \"" + it->second + "\"");
+      config.cluster_name = it->second;
+    }
+    config.server.handler.cluster_name = config.cluster_name;
+    config.resync_period = duration_flag(parsed, "--resync-period", seconds(60), milliseconds(10), hours(24));
+    if (auto it = parsed.flags.find("--leader-election"); it != parsed.flags.end()) {
+      if (it->second != "true" && it->second != "false")
+        throw UsageError("--leader-election must be true or false, got \"" + it->second + "\"");
+      config.leader_election = it->second == "true";
+    }
+    config.lease_namespace = config.configmap_namespace;
+    if (auto it = parsed.flags.find("--leader-election-namespace"); it != parsed.flags.end()) {
+      if (const std::string p = dns1123_label_problem(it->second); !p.empty())
+        throw UsageError("--leader-election-namespace \"" + it->second +
+                         "\" is not a valid namespace name: " + p);
+      config.lease_namespace = it->second;
+    }
+    if (auto it = parsed.flags.find("--leader-election-name"); it != parsed.flags.end()) {
+      if (const std::string p = dns1123_subdomain_problem(it->second); !p.empty())
+        throw UsageError("--leader-election-name \"" + it->second + "\" is not a valid Lease name: " + p);
+      config.lease_name = it->second;
+    }
+    config.lease_duration =
+        duration_flag(parsed, "--lease-duration", seconds(15), milliseconds(100), hours(1));
+    config.renew_deadline =
+        duration_flag(parsed, "--renew-deadline", seconds(10), milliseconds(50), hours(1));
+    config.retry_period = duration_flag(parsed, "--retry-period", seconds(2), milliseconds(10), hours(1));
+    // client-go's checks: a leader must give up before another may take over,
+    // and must get more than one try (with jitter 1.2) before giving up.
+    if (config.lease_duration <= config.renew_deadline)
+      throw UsageError("--lease-duration must be longer than --renew-deadline");
+    if (config.renew_deadline * 5 <= config.retry_period * 6)
+      throw UsageError("--renew-deadline must be longer than 1.2 x --retry-period");
   }
   config.server.port = static_cast<int>(integer_flag(parsed, "--port", 8443, 0, 65535));
   config.server.metrics_port = static_cast<int>(integer_flag(parsed, "--metrics-port", 8080, -1, 65535));

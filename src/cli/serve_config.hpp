@@ -3,7 +3,9 @@
 #include <spdlog/common.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cdcguard/server/event_log.hpp"
@@ -25,7 +27,17 @@ struct ServeConfig {
   std::string configmap_name;
   std::string kubeconfig;               // "": $KUBECONFIG, the service account, ~/.kube/config
   std::vector<std::string> namespaces;  // empty: all
-  std::chrono::milliseconds confirm_interval{10000};
+  // The reconciler (DESIGN.md "The reconciler"): this cluster's name in the
+  // registry, and how often it passes over everything besides watch events.
+  std::string cluster_name = "default";
+  std::chrono::milliseconds resync_period{60000};
+  // Leader election on a coordination.k8s.io/v1 Lease: one replica reconciles.
+  bool leader_election = true;
+  std::string lease_namespace;  // default: the registry ConfigMap's
+  std::string lease_name = "cdc-guard-reconciler";
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
   std::chrono::milliseconds shutdown_delay{5000};
 
   bool cluster_mode() const { return registry_file.empty(); }
@@ -36,5 +48,11 @@ struct ServeConfig {
 ServeConfig parse_serve_args(const std::vector<std::string>& args);
 
 const char* serve_help();
+
+// A Go-style duration: numbers with units ms, s, m, h ("1m30s", "500ms"), or a
+// bare number of seconds. nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// The shortest such text for `d` ("15s", "2m", "500ms").
+std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace cdcguard::cli

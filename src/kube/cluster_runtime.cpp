@@ -1,8 +1,8 @@
 #include "cdcguard/kube/cluster_runtime.hpp"
 
+#include <algorithm>
 #include <utility>
 
-#include "cdcguard/policy/claim_confirmation.hpp"
 #include "cdcguard/store/registry_store.hpp"
 
 namespace cdcguard::kube {
@@ -24,8 +24,27 @@ ClusterRuntime::ClusterRuntime(const ClusterConfig& cluster, Options options)
     options_.now = [] { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); };
   store_ = std::make_unique<ConfigMapRegistryStore>(*claims_client_, options_.registry_namespace,
                                                     options_.registry_name, options_.store);
-  cache_ = std::make_unique<ClusterCache>(
-      *client_, ClusterCache::Options{options_.namespaces, options_.cache_informer});
+  ClusterCache::Options cache_options{options_.namespaces, options_.cache_informer, [this] { wake(); }};
+  cache_ = std::make_unique<ClusterCache>(*client_, std::move(cache_options));
+  if (options_.leader_election) {
+    // Its own client: a renewal must not queue behind a slow LIST or watch.
+    lease_client_ = std::make_unique<KubeClient>(cluster, options_.claims_client);
+    LeaderElectionOptions lease = options_.lease;
+    if (lease.namespace_name.empty()) lease.namespace_name = options_.registry_namespace;
+    if (!lease.clock) lease.clock = clock_;
+    const auto told = lease.on_started_leading;
+    lease.on_started_leading = [this, told] {
+      if (told) told();
+      if (options_.on_leadership) options_.on_leadership(true);
+      wake();  // a new leader passes at once
+    };
+    const auto stopped = lease.on_stopped_leading;
+    lease.on_stopped_leading = [this, stopped] {
+      if (stopped) stopped();
+      if (options_.on_leadership) options_.on_leadership(false);
+    };
+    elector_ = std::make_unique<LeaderElector>(*lease_client_, std::move(lease));
+  }
 }
 
 ClusterRuntime::~ClusterRuntime() {
@@ -38,20 +57,37 @@ void ClusterRuntime::start() {
   std::lock_guard guard(mutex_);
   if (started_ || stopping_) return;
   started_ = true;
-  loop_ = std::thread([this] { confirm_loop(); });
+  if (elector_) elector_->start();
+  loop_ = std::thread([this] { reconcile_loop(); });
 }
 
-void ClusterRuntime::stop() {
+void ClusterRuntime::stop_reconciling() {
   {
     std::lock_guard guard(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+  // Released first: a pass still running cannot write once the lease is gone
+  // (it asks leading() inside the write).
+  if (elector_) elector_->stop();
   if (loop_.joinable()) loop_.join();
+}
+
+void ClusterRuntime::stop() {
+  stop_reconciling();
   client_->stop_streams();
   claims_client_->stop_streams();
+  if (lease_client_) lease_client_->stop_streams();
   cache_->stop();
   store_->stop();
+}
+
+void ClusterRuntime::wake() {
+  {
+    std::lock_guard guard(mutex_);
+    changed_ = true;
+  }
+  wake_.notify_all();
 }
 
 std::string ClusterRuntime::not_ready() const {
@@ -60,38 +96,93 @@ std::string ClusterRuntime::not_ready() const {
   return "";
 }
 
-// Every replica may do this: the write is a compare-and-swap and the change
-// is the same, so a second replica finds nothing left to do.
-std::size_t ClusterRuntime::confirm_claims_now() {
-  if (!store_->synced() || !cache_->synced()) return 0;
+bool ClusterRuntime::leading() const {
+  return !elector_ || elector_->is_leader();
+}
+
+std::optional<ReconcileReport> ClusterRuntime::reconcile_now() {
+  // Before every informer has listed, every connector would look deleted.
+  if (!leading() || !store_->synced() || !cache_->synced()) return std::nullopt;
+  const auto view = cache_->snapshot();
+  const TimePoint now = options_.now();
+  ReconcileOptions reconcile_options;
+  reconcile_options.cluster_name = options_.cluster_name;
+  reconcile_options.namespaces = options_.namespaces;
   try {
-    const auto view = cache_->snapshot();
-    const TimePoint now = options_.now();
-    if (confirmable_claims(store_->snapshot()->registry, view->connectors, now) == 0) return 0;
-    std::size_t confirmed = 0;
-    store_->update([&](Registry& registry) {
-      confirmed = confirm_claims(registry, view->connectors, now);
-      return confirmed > 0;
-    });
-    if (confirmed > 0 && options_.on_confirmed) options_.on_confirmed(confirmed);
-    return confirmed;
+    // A dry run on the cached registry first: most passes change nothing and
+    // then queue nothing for the writer.
+    Registry copy = store_->snapshot()->registry;
+    ReconcileReport report = reconcile(copy, view->connectors, now, reconcile_options);
+    if (report.changed()) {
+      bool lost = false;
+      store_->update([&](Registry& registry) {
+        // Asked again right before the PUT: a replica whose lease ran out
+        // while it waited for the writer never writes.
+        if (!leading()) {
+          lost = true;
+          return false;
+        }
+        report = reconcile(registry, view->connectors, now, reconcile_options);
+        return report.changed();
+      });
+      if (lost) return std::nullopt;
+    }
+    {
+      std::lock_guard guard(mutex_);
+      ++counters_.passes;
+      const auto add = [&](long long& counter, ReconcileStep step) {
+        counter += static_cast<long long>(report.count(step));
+      };
+      add(counters_.confirmed, ReconcileStep::Confirm);
+      add(counters_.expired, ReconcileStep::Expire);
+      add(counters_.decommissioned, ReconcileStep::Decommission);
+      add(counters_.adopted, ReconcileStep::Adopt);
+      add(counters_.owned, ReconcileStep::Own);
+      add(counters_.refreshed, ReconcileStep::Refresh);
+      add(counters_.pruned, ReconcileStep::Prune);
+      counters_.not_adopted = static_cast<long long>(report.not_adopted.size());
+      counters_.last_success =
+          std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    }
+    if ((report.changed() || !report.not_adopted.empty()) && options_.on_reconciled)
+      options_.on_reconciled(report);
+    return report;
   } catch (const StoreError& e) {
-    if (options_.on_confirm_error) options_.on_confirm_error(e.what());
-    return 0;
+    {
+      std::lock_guard guard(mutex_);
+      ++counters_.failures;
+    }
+    if (options_.on_reconcile_error) options_.on_reconcile_error(e.what());
+    return std::nullopt;
   }
 }
 
-void ClusterRuntime::confirm_loop() {
+// Passes on every cache change (at most one per min_pass_interval) and every
+// resync_period; a failed pass is tried again on the next of either.
+void ClusterRuntime::reconcile_loop() {
   std::unique_lock lock(mutex_);
-  auto next = clock_->now() + options_.confirm_interval;
+  auto next_resync = clock_->now();  // the first pass as soon as it can run
+  auto earliest = clock_->now();
   while (!stopping_) {
-    clock_->wait_until(lock, wake_, next, [this] { return stopping_; });
-    if (stopping_) break;
-    if (clock_->now() < next) continue;
+    if (changed_) {
+      clock_->wait_until(lock, wake_, earliest, [this] { return stopping_; });
+      if (stopping_) break;
+      if (clock_->now() < earliest) continue;
+    } else {
+      clock_->wait_until(lock, wake_, next_resync, [this] { return stopping_ || changed_; });
+      if (stopping_) break;
+      if (!changed_ && clock_->now() < next_resync) continue;
+      if (changed_ && clock_->now() < earliest) continue;
+    }
+    changed_ = false;
     lock.unlock();
-    confirm_claims_now();
+    const bool ran = reconcile_now().has_value();
     lock.lock();
-    next = clock_->now() + options_.confirm_interval;
+    earliest = clock_->now() + options_.min_pass_interval;
+    // Not leading, not synced or not written: try again soon rather than a
+    // whole resync period later.
+    next_resync = clock_->now() +
+                  (ran ? options_.resync_period : std::min(options_.resync_period, options_.retry_interval));
   }
 }
 
@@ -117,6 +208,39 @@ std::string ClusterRuntime::metrics() const {
          static_cast<long long>(view->connectors.size()));
   metric("cdcguard_cluster_connect_clusters", "gauge", "KafkaConnects in the cluster cache.",
          static_cast<long long>(view->connect_clusters.size()));
+  // With an election, the elector's metrics (below) say whether this replica leads.
+  if (!elector_)
+    metric("cdcguard_leader", "gauge", "1 while this replica reconciles (always: leader election is off).",
+           1);
+  Counters c;
+  {
+    std::lock_guard guard(mutex_);
+    c = counters_;
+  }
+  metric("cdcguard_reconcile_passes_total", "counter", "Reconciliation passes that ran to the end.",
+         c.passes);
+  metric("cdcguard_reconcile_failures_total", "counter",
+         "Reconciliation passes that could not write what they changed.", c.failures);
+  out +=
+      "# HELP cdcguard_reconcile_changes_total Registry entries the reconciler changed, by kind.\n"
+      "# TYPE cdcguard_reconcile_changes_total counter\n";
+  for (const auto& [kind, value] : {std::pair<const char*, long long>{"confirmed", c.confirmed},
+                                    {"expired", c.expired},
+                                    {"decommissioned", c.decommissioned},
+                                    {"adopted", c.adopted},
+                                    {"owned", c.owned},
+                                    {"refreshed", c.refreshed},
+                                    {"pruned", c.pruned}}) {
+    out += std::string("cdcguard_reconcile_changes_total{kind=\"") + kind + "\"} " + std::to_string(value) +
+           "\n";
+  }
+  metric("cdcguard_reconcile_not_adopted", "gauge",
+         "Connectors the last pass saw with an id it could not adopt (held by another connector, reserved or "
+         "embargoed).",
+         c.not_adopted);
+  metric("cdcguard_reconcile_last_success_timestamp_seconds", "gauge",
+         "Unix time of the last pass that ran and wrote what it changed (0: none yet).", c.last_success);
+  if (elector_) out += elector_->metrics();
   return out;
 }
 

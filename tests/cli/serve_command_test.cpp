@@ -417,27 +417,12 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
                       "contexts:\n- name: fake\n  context: {cluster: fake, user: webhook}\n"
                       "users:\n- name: webhook\n  user: {tokenFile: " +
                       (dir_ / "token").string() + "}\n");
-  ServeProcess serve({"serve",
-                      "--tls-cert",
-                      (dir_ / "tls.crt").string(),
-                      "--tls-key",
-                      (dir_ / "tls.key").string(),
-                      "--registry-configmap",
-                      "cdc-guard/registry",
-                      "--kubeconfig",
-                      (dir_ / "kubeconfig").string(),
-                      "--port",
-                      "0",
-                      "--metrics-port",
-                      "0",
-                      "--address",
-                      "127.0.0.1",
-                      "--log-format",
-                      "json",
-                      "--confirm-interval-ms",
-                      "100",
-                      "--shutdown-delay",
-                      "0"});
+  ServeProcess serve({"serve", "--tls-cert", (dir_ / "tls.crt").string(), "--tls-key",
+                      (dir_ / "tls.key").string(), "--registry-configmap", "cdc-guard/registry",
+                      "--kubeconfig", (dir_ / "kubeconfig").string(), "--port", "0", "--metrics-port", "0",
+                      "--address", "127.0.0.1", "--log-format", "json", "--resync-period=100ms",
+                      // One replica: the Lease has tests of its own (kube/leader_election_test, e2e).
+                      "--leader-election=false", "--shutdown-delay", "0"});
   const auto m = serve.wait_for(std::regex(R"("msg":"serving","port":(\d+),"metricsPort":(\d+))"));
   ASSERT_FALSE(m.empty()) << serve.output();
   // Read at once: the match points into output that later reads may move.
@@ -467,13 +452,21 @@ TEST_F(ServeCommand, ClusterModeClaimsInTheRegistryConfigMapAndStopsPromptly) {
   api.apply(
       nlohmann::json::parse(read_fixture_file("admission/create-new-id-v1beta2.json"))["request"]["object"]);
   ASSERT_FALSE(
-      serve.wait_for(std::regex(R"("msg":"claims confirmed: the connectors exist","confirmed":1)")).empty())
+      serve
+          .wait_for(std::regex(
+              R"("msg":"registry reconciled with the cluster","change":"confirm","connector":"ecommerce/refunds-cdc")"))
+          .empty())
       << serve.output();
-  EXPECT_NE(
-      registry_text().find("{connector: ecommerce/refunds-cdc, serverId: 184010, status: Active, date: "),
-      std::string::npos)
+  EXPECT_NE(registry_text().find(
+                "{connector: ecommerce/refunds-cdc, serverId: 184010, status: Active, owner: team-a, date: "),
+            std::string::npos)
       << registry_text();
   EXPECT_EQ(registry_text().find("claimUid"), std::string::npos) << registry_text();
+  // The reconciler recorded the object's uid, this cluster, and the topics.
+  EXPECT_NE(registry_text().find("topicPrefix: refunds, schemaHistoryTopic: schema-history.refunds, cluster: "
+                                 "default, uid: "),
+            std::string::npos)
+      << registry_text();
   // Two writes so far (the claim, the confirmation), no conflict, one connector seen.
   const std::string metrics = plain_http_get(metrics_port, "/metrics").body;
   EXPECT_NE(metrics.find("\ncdcguard_registry_puts_total 2\n"), std::string::npos) << metrics;

@@ -48,7 +48,7 @@ TEST(ServeConfig, StandaloneDefaults) {
   EXPECT_EQ(c.log_format, server::LogFormat::Text);
   EXPECT_EQ(c.log_level, spdlog::level::info);
   EXPECT_FALSE(c.server.handler.pending_claims) << "claims are a cluster-mode thing";
-  EXPECT_EQ(c.confirm_interval, milliseconds(10000));
+  EXPECT_EQ(c.server.handler.cluster_name, "") << "standalone claims belong to no cluster";
 }
 
 TEST(ServeConfig, ClusterDefaults) {
@@ -61,7 +61,52 @@ TEST(ServeConfig, ClusterDefaults) {
   EXPECT_TRUE(c.server.handler.pending_claims);
   EXPECT_EQ(c.server.handler.claim_ttl, seconds(300));
   EXPECT_EQ(c.server.handler.on_api_error, admission::OnApiError::Deny);
-  EXPECT_EQ(c.confirm_interval, milliseconds(10000));
+  EXPECT_EQ(c.cluster_name, "default");
+  EXPECT_EQ(c.server.handler.cluster_name, "default");
+  EXPECT_EQ(c.resync_period, seconds(60));
+  EXPECT_TRUE(c.leader_election);
+  EXPECT_EQ(c.lease_namespace, "cdc-guard") << "the registry ConfigMap's";
+  EXPECT_EQ(c.lease_name, "cdc-guard-reconciler");
+  EXPECT_EQ(c.lease_duration, seconds(15));
+  EXPECT_EQ(c.renew_deadline, seconds(10));
+  EXPECT_EQ(c.retry_period, seconds(2));
+}
+
+TEST(ServeConfig, ReconcilerAndLeaderElectionFlags) {
+  const ServeConfig c = parse_serve_args(
+      cluster({"--cluster-name", "prod-eu", "--resync-period", "1m30s", "--leader-election=false",
+               "--leader-election-namespace", "ops", "--leader-election-name", "cdc-guard-eu",
+               "--lease-duration", "30s", "--renew-deadline", "20s", "--retry-period", "500ms"}));
+  EXPECT_EQ(c.cluster_name, "prod-eu");
+  EXPECT_EQ(c.server.handler.cluster_name, "prod-eu") << "claims carry the cluster";
+  EXPECT_EQ(c.resync_period, seconds(90));
+  EXPECT_FALSE(c.leader_election);
+  EXPECT_EQ(c.lease_namespace, "ops");
+  EXPECT_EQ(c.lease_name, "cdc-guard-eu");
+  EXPECT_EQ(c.lease_duration, seconds(30));
+  EXPECT_EQ(c.renew_deadline, seconds(20));
+  EXPECT_EQ(c.retry_period, milliseconds(500));
+  // Go's boolean flag forms.
+  EXPECT_TRUE(parse_serve_args(cluster({"--leader-election"})).leader_election);
+  EXPECT_TRUE(parse_serve_args(cluster({"--leader-election", "true"})).leader_election);
+  EXPECT_FALSE(parse_serve_args(cluster({"--leader-election", "false"})).leader_election);
+  EXPECT_TRUE(parse_serve_args(cluster({"--leader-election", "--cluster-name", "x"})).leader_election);
+  EXPECT_EQ(parse_serve_args(cluster({"--resync-period", "45"})).resync_period, seconds(45))
+      << "bare: seconds";
+}
+
+TEST(ServeConfig, DurationsAreGoStyle) {
+  EXPECT_EQ(parse_duration("15s"), milliseconds(15000));
+  EXPECT_EQ(parse_duration("1m30s"), milliseconds(90000));
+  EXPECT_EQ(parse_duration("2h"), milliseconds(7200000));
+  EXPECT_EQ(parse_duration("250ms"), milliseconds(250));
+  EXPECT_EQ(parse_duration("1s500ms"), milliseconds(1500));
+  EXPECT_EQ(parse_duration("7"), milliseconds(7000));
+  for (const char* bad : {"", "s", "1x", "-1s", "1m30", "1.5s", "ms", "1 s", "99999999999999h"})
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+  EXPECT_EQ(format_duration(milliseconds(15000)), "15s");
+  EXPECT_EQ(format_duration(milliseconds(120000)), "2m");
+  EXPECT_EQ(format_duration(milliseconds(500)), "500ms");
 }
 
 TEST(ServeConfig, EveryServerFlag) {
@@ -107,14 +152,13 @@ TEST(ServeConfig, EveryServerFlag) {
 }
 
 TEST(ServeConfig, EveryClusterFlag) {
-  const ServeConfig c = parse_serve_args(
-      cluster({"--kubeconfig", "/etc/kube/config", "--namespaces", "ecommerce,warehouse", "--on-api-error",
-               "allow-from-cache", "--claim-ttl", "60", "--confirm-interval-ms", "25"}));
+  const ServeConfig c =
+      parse_serve_args(cluster({"--kubeconfig", "/etc/kube/config", "--namespaces", "ecommerce,warehouse",
+                                "--on-api-error", "allow-from-cache", "--claim-ttl", "60"}));
   EXPECT_EQ(c.kubeconfig, "/etc/kube/config");
   EXPECT_EQ(c.namespaces, (std::vector<std::string>{"ecommerce", "warehouse"}));
   EXPECT_EQ(c.server.handler.on_api_error, admission::OnApiError::AllowFromCache);
   EXPECT_EQ(c.server.handler.claim_ttl, seconds(60));
-  EXPECT_EQ(c.confirm_interval, milliseconds(25));
 }
 
 TEST(ServeConfig, EqualsFormAndHelp) {
@@ -176,7 +220,30 @@ INSTANTIATE_TEST_SUITE_P(
                   "--log-format must be text or json, got \"xml\""},
         UsageCase{"bad_log_level", standalone({"--log-level", "loud"}),
                   "--log-level must be trace, debug, info, warn, error or off, got \"loud\""},
-        UsageCase{"positional", standalone({"extra"}), "unexpected argument \"extra\""}),
+        UsageCase{"positional", standalone({"extra"}), "unexpected argument \"extra\""},
+        UsageCase{"cluster_name_with_a_file", standalone({"--cluster-name", "eu"}),
+                  "--cluster-name needs --registry-configmap"},
+        UsageCase{"leader_election_with_a_file", standalone({"--leader-election=false"}),
+                  "--leader-election needs --registry-configmap"},
+        UsageCase{"bad_cluster_name", cluster({"--cluster-name", "prod eu"}),
+                  "--cluster-name may hold only letters, digits, '.', '_' and '-', got \"prod eu\""},
+        UsageCase{"bad_leader_election", cluster({"--leader-election=maybe"}),
+                  "--leader-election must be true or false, got \"maybe\""},
+        UsageCase{
+            "bad_lease_name", cluster({"--leader-election-name", "Lease_1"}),
+            "--leader-election-name \"Lease_1\" is not a valid Lease name: it must consist of lowercase "
+            "letters, digits, '-' and '.', and each dot-separated part must start and end with a letter or "
+            "digit"},
+        UsageCase{
+            "bad_duration", cluster({"--lease-duration", "15 s"}),
+            "--lease-duration must be a duration from 100ms to 1h (like 500ms, 15s, 1m30s), got \"15 s\""},
+        UsageCase{"lease_not_longer_than_renew", cluster({"--lease-duration", "10s"}),
+                  "--lease-duration must be longer than --renew-deadline"},
+        UsageCase{"renew_not_longer_than_retry", cluster({"--retry-period", "9s"}),
+                  "--renew-deadline must be longer than 1.2 x --retry-period"},
+        UsageCase{
+            "resync_too_long", cluster({"--resync-period", "25h"}),
+            "--resync-period must be a duration from 10ms to 24h (like 500ms, 15s, 1m30s), got \"25h\""}),
     [](const testing::TestParamInfo<UsageCase>& param_info) { return param_info.param.name; });
 
 TEST(ServeConfig, RunServePrintsTheUsageErrorAndHelpAndExitsTwo) {

@@ -1,6 +1,6 @@
-// The cluster-mode runtime against the fake API server: its claim
-// confirmation loop runs on a FakeClock, so a pass happens exactly when the
-// test moves time past the interval.
+// The cluster-mode runtime against the fake API server: the reconciler's
+// passes (without leader election here: tests/e2e has the Lease) write what
+// they change through the store, and its loop runs on a FakeClock.
 #include "cdcguard/kube/cluster_runtime.hpp"
 
 #include <gtest/gtest.h>
@@ -16,7 +16,7 @@
 namespace cdcguard::testing_support {
 namespace {
 
-constexpr auto kInterval = std::chrono::seconds(10);
+constexpr auto kResync = std::chrono::seconds(60);
 
 class ClusterRuntimeTest : public FakeClusterFixture {
  protected:
@@ -38,11 +38,13 @@ class ClusterRuntimeTest : public FakeClusterFixture {
     o.store.informer.backoff_max = std::chrono::milliseconds(200);
     o.store.deadline = std::chrono::milliseconds(30000);  // a hang guard, on the real clock
     o.cache_informer = o.store.informer;
-    o.confirm_interval = kInterval;
+    o.cluster_name = "eu";
+    o.resync_period = kResync;
+    o.leader_election = false;
     o.clock = clock_;
-    o.now = [at = *parse_timestamp(now)] { return at; };
-    o.on_confirmed = [this](std::size_t n) { confirmed_ += static_cast<int>(n); };
-    o.on_confirm_error = [this](const std::string&) { ++errors_; };
+    o.now = [this, at = *parse_timestamp(now)] { return at + offset_.load(); };
+    o.on_reconciled = [this](const ReconcileReport& r) { changes_ += static_cast<int>(r.changes.size()); };
+    o.on_reconcile_error = [this](const std::string&) { ++errors_; };
     return std::make_unique<kube::ClusterRuntime>(cluster_config(), o);
   }
 
@@ -55,64 +57,95 @@ class ClusterRuntimeTest : public FakeClusterFixture {
     const auto* facts = runtime.cache().snapshot()->connectors.find("ecommerce/billing-cdc");
     return facts && facts->server_id.id == 184002u;
   }
+  EntryStatus billing_status() const {
+    const Registry now = registry();
+    const auto* e = entry(now, "ecommerce/billing-cdc");
+    return e ? e->status : EntryStatus::Reserved;
+  }
 
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
-  std::atomic<int> confirmed_{0};
+  std::atomic<std::chrono::seconds> offset_{std::chrono::seconds(0)};
+  std::atomic<int> changes_{0};
   std::atomic<int> errors_{0};
 };
 
-TEST_F(ClusterRuntimeTest, APendingClaimBecomesActiveOnTheFirstTickAfterItsConnectorAppears) {
+// The loop: a pass follows the cache's change once the clock allows it, and
+// the claim is confirmed with the object's uid and this cluster's name.
+TEST_F(ClusterRuntimeTest, APendingClaimBecomesActiveOnThePassAfterItsConnectorAppears) {
   auto runtime = make_runtime("2026-11-25T10:01:00Z");
   EXPECT_NE(runtime->not_ready(), "") << "nothing read before start()";
   runtime->start();
   ASSERT_TRUE(eventually([&] { return runtime->not_ready().empty(); })) << runtime->not_ready();
-  ASSERT_TRUE(clock_->await_waiting(1)) << "the confirmation loop waits for its interval";
 
   api_->apply(connector_object("ecommerce", "billing-cdc", "184002", "billing"));
   ASSERT_TRUE(eventually([&] { return cache_sees_billing(*runtime); }));
-  {
-    const Registry before = registry();
-    ASSERT_NE(entry(before, "ecommerce/billing-cdc"), nullptr);
-    EXPECT_EQ(entry(before, "ecommerce/billing-cdc")->status, EntryStatus::Pending) << "no tick yet";
-  }
-
-  clock_->advance(kInterval - std::chrono::milliseconds(1));
-  ASSERT_TRUE(clock_->await_waiting(1));
-  EXPECT_EQ(confirmed_.load(), 0) << "the interval has not passed";
-
-  clock_->advance(std::chrono::milliseconds(1));
-  ASSERT_TRUE(eventually([&] {
-    const Registry now = registry();  // entry() points into it
-    const auto* e = entry(now, "ecommerce/billing-cdc");
-    return e && e->status == EntryStatus::Active;
-  })) << registry_text();
+  // Whatever the loop waits for now (the pause between passes, a retry, the
+  // resync) lies within one resync period.
+  clock_->advance(kResync);
+  ASSERT_TRUE(eventually([&] { return billing_status() == EntryStatus::Active; })) << registry_text();
   const Registry after = registry();
-  EXPECT_EQ(entry(after, "ecommerce/billing-cdc")->server_id, 184002u);
-  EXPECT_EQ(entry(after, "ecommerce/billing-cdc")->claim_uid, "");
-  EXPECT_EQ(entry(after, "ecommerce/orders-cdc")->status, EntryStatus::Active) << "others left alone";
-  EXPECT_TRUE(eventually([&] { return confirmed_ == 1; }));
+  const auto* billing = entry(after, "ecommerce/billing-cdc");
+  EXPECT_EQ(billing->server_id, 184002u);
+  EXPECT_EQ(billing->claim_uid, "");
+  EXPECT_EQ(billing->cluster, "eu");
+  EXPECT_EQ(billing->uid, api_->get("KafkaConnector", "ecommerce", "billing-cdc")->at("metadata").at("uid"));
+  EXPECT_TRUE(eventually([&] { return changes_ >= 1; }));
   EXPECT_EQ(errors_.load(), 0);
-  EXPECT_NE(runtime->metrics().find("cdcguard_registry_puts_total 1\n"), std::string::npos)
-      << runtime->metrics();
+  const std::string metrics = runtime->metrics();
+  EXPECT_NE(metrics.find("cdcguard_leader 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("cdcguard_reconcile_changes_total{kind=\"confirmed\"} 1\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("cdcguard_reconcile_last_success_timestamp_seconds 1795600860\n"), std::string::npos)
+      << metrics;
   runtime->stop();
 }
 
-TEST_F(ClusterRuntimeTest, ALapsedClaimIsNotConfirmedEvenWhenItsConnectorIsSeen) {
-  auto runtime = make_runtime("2026-11-25T10:06:00Z");  // the claim expired at 10:05
+// Passes one at a time: confirm, then the deletion is decommissioned on the
+// day it is seen; a pass with nothing to do writes nothing.
+TEST_F(ClusterRuntimeTest, ADeletedConnectorsEntryIsDecommissioned) {
+  auto runtime = make_runtime("2026-11-25T10:01:00Z");
   api_->apply(connector_object("ecommerce", "billing-cdc", "184002", "billing"));
   runtime->start();
   ASSERT_TRUE(eventually([&] { return runtime->not_ready().empty() && cache_sees_billing(*runtime); }));
-  EXPECT_EQ(runtime->confirm_claims_now(), 0u);
-  EXPECT_EQ(entry(registry(), "ecommerce/billing-cdc")->status, EntryStatus::Pending);
-  EXPECT_EQ(api_->counters().configmap_puts, 0);
+  ASSERT_TRUE(eventually([&] {
+    return billing_status() == EntryStatus::Active || (runtime->reconcile_now(), false);
+  })) << registry_text();
+  const int puts = api_->counters().configmap_puts;
+  const auto idle = runtime->reconcile_now();
+  ASSERT_TRUE(idle.has_value());
+  EXPECT_FALSE(idle->changed());
+  EXPECT_EQ(api_->counters().configmap_puts, puts) << "nothing changed: nothing written";
+
+  ASSERT_TRUE(api_->remove("KafkaConnector", "ecommerce", "billing-cdc"));
+  ASSERT_TRUE(eventually([&] { return !cache_sees_billing(*runtime); }));
+  offset_ = std::chrono::hours(2);
+  ASSERT_TRUE(eventually([&] {
+    return billing_status() == EntryStatus::Decommissioned || (runtime->reconcile_now(), false);
+  })) << registry_text();
+  const Registry after = registry();
+  EXPECT_EQ(entry(after, "ecommerce/billing-cdc")->decommissioned_at,
+            *parse_timestamp("2026-11-25T12:01:00Z"));
   runtime->stop();
 }
 
-TEST_F(ClusterRuntimeTest, ConfirmsNothingBeforeItHasSynced) {
-  auto runtime = make_runtime("2026-11-25T10:01:00Z");
+TEST_F(ClusterRuntimeTest, ALapsedClaimWhoseConnectorNeverCameIsRemoved) {
+  auto runtime = make_runtime("2026-11-25T10:06:00Z");  // the claim expired at 10:05
+  runtime->start();
+  ASSERT_TRUE(eventually([&] { return runtime->not_ready().empty(); }));
+  ASSERT_TRUE(eventually([&] {
+    const Registry now = registry();
+    return entry(now, "ecommerce/billing-cdc") == nullptr || (runtime->reconcile_now(), false);
+  })) << registry_text();
+  EXPECT_NE(entry(registry(), "ecommerce/orders-cdc"), nullptr) << "others left alone";
+  runtime->stop();
+}
+
+TEST_F(ClusterRuntimeTest, ReconcilesNothingBeforeItHasSynced) {
+  auto runtime = make_runtime("2026-11-25T10:06:00Z");
   api_->apply(connector_object("ecommerce", "billing-cdc", "184002", "billing"));
-  EXPECT_EQ(runtime->confirm_claims_now(), 0u) << "not started: nothing read";
-  EXPECT_EQ(entry(registry(), "ecommerce/billing-cdc")->status, EntryStatus::Pending);
+  EXPECT_EQ(runtime->reconcile_now(), std::nullopt) << "not started: nothing read";
+  EXPECT_EQ(billing_status(), EntryStatus::Pending);
+  EXPECT_EQ(api_->counters().configmap_puts, 0);
 }
 
 }  // namespace

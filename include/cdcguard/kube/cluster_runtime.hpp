@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,13 +14,17 @@
 #include "cdcguard/kube/cluster_cache.hpp"
 #include "cdcguard/kube/configmap_registry_store.hpp"
 #include "cdcguard/kube/kube_client.hpp"
+#include "cdcguard/kube/leader_election.hpp"
 #include "cdcguard/kube/monotonic_clock.hpp"
 #include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/reconciler.hpp"
 
 // Everything cluster mode runs besides the webhook: the API clients, the
-// registry ConfigMap store, the cluster cache and the claim-confirmation loop
-// (DESIGN.md "Race-free uniqueness": a Pending claim whose connector the cache
-// sees with that id becomes Active).
+// registry ConfigMap store, the cluster cache, the leader election and the
+// reconciler (DESIGN.md "The reconciler"): one replica, elected on a Lease,
+// passes over the registry on every change the cache sees and every
+// resync_period, and writes what the pass changed through the store's single
+// writer, in the same batches as the claims.
 namespace cdcguard::kube {
 
 // At most about 3 s for one PUT with its retry, the cache's LISTs the default.
@@ -39,15 +44,28 @@ class ClusterRuntime {
     ClientOptions claims_client = claims_client_options();
     ConfigMapRegistryStore::Options store;
     Informer::Options cache_informer;
-    std::chrono::milliseconds confirm_interval{10000};
-    // Paces the confirmation loop; null: the steady clock.
+    // The reconciler: this cluster's name in the registry, a pass at least
+    // this often, and at most one pass per min_pass_interval however often
+    // the cache changes (Strimzi rewrites status all the time).
+    std::string cluster_name = "default";
+    std::chrono::milliseconds resync_period{60000};
+    std::chrono::milliseconds min_pass_interval{1000};
+    // After a pass that could not run or write (not leading, not synced, the
+    // API server down): the next try.
+    std::chrono::milliseconds retry_interval{2000};
+    // Leader election; disabled: this replica reconciles alone.
+    bool leader_election = true;
+    LeaderElectionOptions lease;  // namespace, name, identity, timings; its clock: `clock` unless set
+    // Paces the reconciler (and the election unless lease.clock is set); null: the steady clock.
     std::shared_ptr<MonotonicClock> clock;
-    // Calendar time, for a claim's expiry; null: the system clock, in seconds.
+    // Calendar time, for expiries and decommission dates; null: the system clock, in seconds.
     std::function<TimePoint()> now;
-    // Told how many claims a pass confirmed (only when some were), or why it
-    // could not write them.
-    std::function<void(std::size_t confirmed)> on_confirmed;
-    std::function<void(const std::string& error)> on_confirm_error;
+    // Told what a pass changed (only when it changed something or found a
+    // connector it could not adopt), why a pass could not write, and when
+    // this replica starts or stops leading.
+    std::function<void(const ReconcileReport&)> on_reconciled;
+    std::function<void(const std::string& error)> on_reconcile_error;
+    std::function<void(bool leading)> on_leadership;
   };
 
   // Throws when the clients cannot be made from `cluster` (e.g. an unreadable CA).
@@ -56,19 +74,26 @@ class ClusterRuntime {
   ClusterRuntime(const ClusterRuntime&) = delete;
   ClusterRuntime& operator=(const ClusterRuntime&) = delete;
 
-  // The store's and the cache's informers, then the confirmation loop.
+  // The store's and the cache's informers, the election, then the reconciler.
   void start();
-  // Idempotent. Stops the watches first: an informer blocked in a watch
-  // would otherwise wait out its read timeout.
+  // SIGTERM's first step: the reconciler stops and the Lease is released, so
+  // another replica takes over at once; admissions go on. Idempotent.
+  void stop_reconciling();
+  // Idempotent. Stops reconciling, then the watches: an informer blocked in
+  // a watch would otherwise wait out its read timeout.
   void stop();
 
   // "" when the registry ConfigMap was read and every informer synced; else why not.
   std::string not_ready() const;
-  // One confirmation pass (what the loop does every confirm_interval).
-  // Returns how many claims it made Active.
-  std::size_t confirm_claims_now();
+  // Whether this replica reconciles now (always, without leader election).
+  bool leading() const;
+  // One reconciliation pass, if this replica leads and the registry and the
+  // cache are synced (what the loop does); nullopt when it did not run or
+  // could not write.
+  std::optional<ReconcileReport> reconcile_now();
 
-  // The claim writer's and the cluster cache's counters, in Prometheus text.
+  // The claim writer's, the cluster cache's, the election's and the
+  // reconciler's counters, in Prometheus text.
   std::string metrics() const;
 
   ConfigMapRegistryStore& store() { return *store_; }
@@ -78,20 +103,34 @@ class ClusterRuntime {
   std::string strimzi_version() const { return cache_->strimzi_version(); }
 
  private:
-  void confirm_loop();
+  void reconcile_loop();
+  void wake();
 
   Options options_;
   std::shared_ptr<MonotonicClock> clock_;
   std::unique_ptr<KubeClient> client_;
   std::unique_ptr<KubeClient> claims_client_;
+  std::unique_ptr<KubeClient> lease_client_;
   std::unique_ptr<ConfigMapRegistryStore> store_;
   std::unique_ptr<ClusterCache> cache_;
+  std::unique_ptr<LeaderElector> elector_;  // null without leader election
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable_any wake_;
-  bool stopping_ = false;
+  bool stopping_ = false;  // stop_reconciling() was called
   bool started_ = false;
+  bool changed_ = false;  // the cache changed since the last pass
   std::thread loop_;
+
+  // The reconciler's counters (guarded by mutex_).
+  struct Counters {
+    long long passes = 0;
+    long long failures = 0;
+    long long confirmed = 0, expired = 0, decommissioned = 0, adopted = 0, owned = 0, refreshed = 0,
+              pruned = 0;
+    long long not_adopted = 0;   // in the last pass
+    long long last_success = 0;  // Unix seconds of the last pass that ran and wrote what it changed
+  } counters_;
 };
 
 }  // namespace cdcguard::kube
