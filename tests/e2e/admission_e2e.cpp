@@ -53,6 +53,11 @@ TEST(Admission, AConnectorWithoutAnIdIsStoredWithTheIdTheRegistryHoldsForIt) {
 TEST(Admission, ServerSideDryRunGivesTheSameVerdictAndLeavesTheRegistryAlone) {
   const auto ns = new_namespace("dry");
   ASSERT_TRUE(apply(connector_yaml({.ns = ns, .name = "holder-cdc", .server_id = 184020})).ok());
+  // The reconciler confirms the holder's claim; read the registry after that.
+  ASSERT_TRUE(eventually([&] {
+    const auto e = live_entry(registry_now(), ns + "/holder-cdc");
+    return e && e->status == EntryStatus::Active && !e->uid.empty();
+  })) << install().registry_yaml();
   const std::string before = install().registry_yaml();
 
   const auto dup =

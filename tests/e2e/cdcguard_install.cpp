@@ -1,5 +1,10 @@
 #include "e2e/cdcguard_install.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <stdexcept>
 #include <thread>
 
@@ -9,6 +14,31 @@
 namespace cdcguard::e2e {
 
 namespace {
+
+// GET `path` over plain HTTP on 127.0.0.1:`port` (the metrics port); the body,
+// or "" when nothing answers.
+std::string http_get_text(int port, const std::string& path) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buf[8192];
+      for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  close(fd);
+  const auto body = out.find("\r\n\r\n");
+  return body == std::string::npos ? "" : out.substr(body + 4);
+}
 
 constexpr auto kReadyGuard = std::chrono::seconds(120);
 
@@ -37,6 +67,25 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: cdc-guard-registry, namespace: cdc-guard}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cdc-guard-registry}
+subjects:
+- {kind: ServiceAccount, name: cdc-guard, namespace: cdc-guard}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: cdc-guard-leader-election, namespace: cdc-guard}
+rules:
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  resourceNames: [cdc-guard-reconciler, cdc-guard-reconciler-us]
+  verbs: [get, update]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: cdc-guard-leader-election, namespace: cdc-guard}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: cdc-guard-leader-election}
 subjects:
 - {kind: ServiceAccount, name: cdc-guard, namespace: cdc-guard}
 ---
@@ -185,6 +234,16 @@ void CdcGuardInstall::unregister_webhooks() {
 
 void CdcGuardInstall::start_replica(std::size_t i) {
   auto& r = replicas_.at(i);
+  r.process = start_serve(r.port, r.metrics_port, replica_identity(i), options_.extra_serve_args,
+                          "replica-" + std::to_string(i));
+}
+
+std::string CdcGuardInstall::replica_identity(std::size_t i) {
+  return "cdc-guard-" + std::to_string(i);
+}
+
+Daemon CdcGuardInstall::start_serve(int port, int metrics_port, const std::string& pod_name,
+                                    const std::vector<std::string>& extra_args, const std::string& log_name) {
   RunSpec spec;
   spec.argv = {CDCGUARD_BINARY,
                "serve",
@@ -193,15 +252,33 @@ void CdcGuardInstall::start_replica(std::size_t i) {
                std::string("--registry-configmap=") + kReleaseNamespace + "/" + kRegistryConfigMap,
                "--kubeconfig=" + sa_kubeconfig_.string(),
                "--address=127.0.0.1",
-               "--port=" + std::to_string(r.port),
-               "--metrics-port=" + std::to_string(r.metrics_port),
+               "--port=" + std::to_string(port),
+               "--metrics-port=" + std::to_string(metrics_port),
                "--shutdown-delay=0",
                "--shutdown-timeout=5",
                "--log-format=json"};
-  spec.argv.insert(spec.argv.end(), options_.extra_serve_args.begin(), options_.extra_serve_args.end());
+  spec.argv.insert(spec.argv.end(), extra_args.begin(), extra_args.end());
   // Never the user's or the admin's kubeconfig: only the ServiceAccount's.
   spec.env["KUBECONFIG"] = sa_kubeconfig_.string();
-  r.process = Daemon(spec, dir_ / ("replica-" + std::to_string(i) + ".log"));
+  // The Lease holder identity starts with it, as in a pod.
+  spec.env["POD_NAME"] = pod_name;
+  return Daemon(spec, dir_ / (log_name + ".log"));
+}
+
+std::string CdcGuardInstall::ca_bundle() const {
+  return admission::base64_encode(ca_.cert_pem());
+}
+
+void CdcGuardInstall::kill_replica(std::size_t i) {
+  replicas_.at(i).process.kill_now();
+}
+
+std::string CdcGuardInstall::replica_metrics(std::size_t i) const {
+  return http_get_text(replicas_.at(i).metrics_port, "/metrics");
+}
+
+std::string CdcGuardInstall::replica_log(std::size_t i) const {
+  return replicas_.at(i).process.log_tail();
 }
 
 void CdcGuardInstall::stop_replica(std::size_t i) {

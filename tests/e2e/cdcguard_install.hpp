@@ -42,8 +42,20 @@ class CdcGuardInstall {
   // Each replica's /readyz answers 200 (hang guard only).
   void wait_ready();
   void wait_ready(std::size_t i);
-  void stop_replica(std::size_t i);
+  void stop_replica(std::size_t i);  // SIGTERM (then SIGKILL after 10 s)
+  void kill_replica(std::size_t i);  // SIGKILL
   void start_replica(std::size_t i);
+  bool replica_running(std::size_t i) { return replicas_.at(i).process.running(); }
+  // POD_NAME of replica i: its Lease holder identity starts with it.
+  static std::string replica_identity(std::size_t i);
+  // GET /metrics of replica i ("" when it does not answer).
+  std::string replica_metrics(std::size_t i) const;
+  std::string replica_log(std::size_t i) const;
+  // Another `cdc-guard serve` against the same registry ConfigMap, as the
+  // same ServiceAccount (not behind the webhook configurations): another
+  // cluster's reconciler, say.
+  Daemon start_serve(int port, int metrics_port, const std::string& pod_name,
+                     const std::vector<std::string>& extra_args, const std::string& log_name);
   std::size_t replicas() const { return replicas_.size(); }
   const TcpBalancer& balancer() const { return *balancer_; }
   // registry.yaml as the API server stores it now.
@@ -51,6 +63,12 @@ class CdcGuardInstall {
   // Logs of every replica, for failure messages.
   std::string replica_logs(std::size_t bytes_each = 3000) const;
   const fs::path& serviceaccount_kubeconfig() const { return sa_kubeconfig_; }
+  // The serving certificate and key every replica uses (for 127.0.0.1), and
+  // the CA that signed them, base64 for a webhook configuration's caBundle.
+  fs::path tls_cert() const { return dir_ / "tls.crt"; }
+  fs::path tls_key() const { return dir_ / "tls.key"; }
+  std::string ca_bundle() const;
+  const fs::path& dir() const { return dir_; }
   // Registers the webhook configurations (done by the constructor); remove
   // takes them away again, so the cluster runs without cdc-guard.
   void register_webhooks();
