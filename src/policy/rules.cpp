@@ -181,13 +181,20 @@ std::string first_party(const Others& connectors, const EntryParties& entries) {
 
 // An entry outlives its connector when nothing decommissions it (standalone,
 // or a connector deleted while the webhook was off), and then holds its topics
-// for ever: the fix says how to free them.
+// for ever: the fix says how to free them, as fits the entry's status.
 std::string entry_fix(const EntryParties& entries) {
   if (entries.empty()) return {};
-  if (entries.total == 1)
-    return ", or, if " + entries.first().connector +
-           " no longer exists, mark its registry entry Decommissioned";
-  return ", or mark the registry entries of connectors that no longer exist Decommissioned";
+  if (entries.total > 1) return ", or free the registry entries of connectors that no longer exist";
+  const RegistryEntry& e = entries.first();
+  switch (e.status) {
+    case EntryStatus::Reserved:
+      return ", or, if " + e.connector + " is no longer planned, remove its Reserved registry entry";
+    case EntryStatus::Pending:
+      return ", or, if " + e.connector + " is never created, wait for its claim to lapse" +
+             (e.expires_at ? " at " + format_timestamp(*e.expires_at) : std::string());
+    default:
+      return ", or, if " + e.connector + " no longer exists, mark its registry entry Decommissioned";
+  }
 }
 
 const std::string kServerIdPath = "spec.config.database.server.id";

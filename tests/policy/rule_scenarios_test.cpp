@@ -638,7 +638,8 @@ const std::vector<Scenario>& scenarios() {
                 .message_has =
                     {"the data-topic namespace of topic prefix \"archive\" holds schema history "
                      "topic \"archive.history\" of registry entry ecommerce/archive-cdc (server id "
-                     "184007, Reserved)"},
+                     "184007, Reserved)",
+                     "if ecommerce/archive-cdc is no longer planned, remove its Reserved registry entry"},
                 .other = "ecommerce/archive-cdc"},
            }},
 

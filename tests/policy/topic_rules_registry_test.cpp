@@ -361,8 +361,7 @@ INSTANTIATE_TEST_SUITE_P(
                   .message_has = {"registry entry a/four-cdc (server id 184004), registry entry a/one-cdc "
                                   "(server id 184001), registry entry a/three-cdc (server id 184003) and 1 "
                                   "more",
-                                  "mark the registry entries of connectors that no longer exist "
-                                  "Decommissioned"},
+                                  "or free the registry entries of connectors that no longer exist"},
                   .other = "a/four-cdc"}}},
 
         // --- enforcement and exceptions hold for entries as for connectors ---
