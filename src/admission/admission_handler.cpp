@@ -286,12 +286,11 @@ Response AdmissionHandler::mutate(const Request& r) {
     }
     std::optional<std::uint32_t> id;
     std::string why;
-    std::optional<std::string> history;
+    ConnectorFacts patched;  // the connector as the patch leaves it
     // Picks the id against one registry version; true when a claim must be written.
     auto decide = [&](const RegistryIndex& index) {
       id.reset();
       why.clear();
-      history.reset();
       const Registry& registry = index.registry();
       if (!registry.rules.auto_assign) return false;
       const Allocation a = ServerIdAllocator(index, others_in(view.get()), now)
@@ -301,22 +300,23 @@ Response AdmissionHandler::mutate(const Request& r) {
         return false;
       }
       id = a.id;
-      if (subject->kafka_schema_history() && !subject->history_topic.present()) {
-        const std::string t =
-            expand_history_topic_template(registry.rules.schema_history_topic_template, *subject);
-        if (!t.empty()) history = t;
-      }
+      // The claim records the topics the object will have: its own, and the
+      // history topic the template fills in when it has none.
+      patched = with_mutation_defaults(*subject, registry);
+      patched.server_id = parse_server_id(std::to_string(*id), true);
       return assignment_needs_claim(index, subject->key(), now);
     };
     if (decide(snapshot->index) && !r.dry_run) {
       store_.update([&](Registry& registry) {
-        return decide(RegistryIndex(registry)) && claim_id(registry, subject->key(), *id, now, style);
+        return decide(RegistryIndex(registry)) && claim_id(registry, patched, *id, now, style);
       });
     }
     if (!why.empty())
       return deny(r, 403, "cdc-guard cannot assign a server id to " + subject->key() + ": " + why);
     if (!id) return allow(r);  // autoAssign was turned off meanwhile: /validate reports server-id-missing
     Response out = allow(r);
+    const std::optional<std::string> history =
+        patched.history_topic.from_template ? std::optional(patched.history_topic.value) : std::nullopt;
     out.patch = server_id_patch(r.object, *id, history).dump();
     return out;
   } catch (const StoreError& e) {

@@ -27,45 +27,70 @@ void write_claim(RegistryEntry& e, TimePoint now, const ClaimStyle& style) {
     e.claim_uid.clear();
     e.expires_at.reset();
   }
+  // The cluster that claims the id is the one whose reconciler confirms the
+  // claim (or lets it lapse); standalone there is none to name.
+  if (!style.cluster.empty()) e.cluster = style.cluster;
 }
+
+// What an entry records of a connector's topics: "" for what it lacks, or
+// holds in a form no Kafka topic can take (a ${...} placeholder, say), so the
+// entry stays one the parser accepts; the default delimiter "." as "".
+struct TopicFacts {
+  std::string prefix;
+  std::string delimiter;
+  std::string history;
+};
 
 // `value` when it can be written as a topic fact, else "".
 std::string topic_fact(const std::string& value) {
   return kafka_topic_problem(value, "topic").empty() ? value : std::string();
 }
 
+TopicFacts topic_facts_of(const ConnectorFacts& connector) {
+  TopicFacts t;
+  t.prefix = connector.topic_prefix.present() ? topic_fact(connector.topic_prefix.value) : "";
+  // A delimiter without a prefix says nothing.
+  if (!t.prefix.empty() && connector.topic_delimiter != ".")
+    t.delimiter = topic_fact(connector.topic_delimiter);
+  // A history topic counts only when the history is Kafka-backed: a leftover
+  // key next to FileSchemaHistory is never read.
+  if (connector.history_topic.present() && connector.kafka_schema_history())
+    t.history = topic_fact(connector.history_topic.value);
+  return t;
+}
+
+bool records(const RegistryEntry& e, const TopicFacts& t) {
+  return e.topic_prefix == t.prefix && e.delimiter() == (t.delimiter.empty() ? "." : t.delimiter) &&
+         e.schema_history_topic == t.history;
+}
+
 }  // namespace
 
 bool set_topic_facts(RegistryEntry& entry, const ConnectorFacts& connector) {
-  std::string prefix = connector.topic_prefix.present() ? topic_fact(connector.topic_prefix.value) : "";
-  std::string delimiter = connector.topic_delimiter == "." ? "" : topic_fact(connector.topic_delimiter);
-  std::string history = connector.history_topic.present() && connector.kafka_schema_history()
-                            ? topic_fact(connector.history_topic.value)
-                            : "";
-  if (prefix.empty()) delimiter.clear();
-  const bool changed = entry.topic_prefix != prefix ||
-                       entry.delimiter() != (delimiter.empty() ? "." : delimiter) ||
-                       entry.schema_history_topic != history;
-  entry.topic_prefix = std::move(prefix);
-  entry.topic_delimiter = std::move(delimiter);
-  entry.schema_history_topic = std::move(history);
-  return changed;
+  TopicFacts t = topic_facts_of(connector);
+  if (records(entry, t)) return false;
+  entry.topic_prefix = std::move(t.prefix);
+  entry.topic_delimiter = std::move(t.delimiter);
+  entry.schema_history_topic = std::move(t.history);
+  return true;
 }
 
 bool is_recorded(const RegistryIndex& index, const ConnectorFacts& connector, TimePoint now,
                  const ClaimStyle& style) {
   if (!has_valid_binlog_id(connector)) return true;
+  const TopicFacts topics = topic_facts_of(connector);
   bool holds = false;
   for (const RegistryEntry* e : index.entries_of(connector.key())) {
     if (!e->is_live(now)) continue;
-    if (e->server_id != connector.server_id.id || !settled(*e, style)) return false;
+    if (e->server_id != connector.server_id.id || !settled(*e, style) || !records(*e, topics)) return false;
     holds = true;
   }
   return holds;
 }
 
-bool claim_id(Registry& registry, std::string_view key, std::uint32_t id, TimePoint now,
+bool claim_id(Registry& registry, const ConnectorFacts& connector, std::uint32_t id, TimePoint now,
               const ClaimStyle& style) {
+  const std::string key = connector.key();
   const std::size_t lapsed = std::erase_if(registry.entries, [&](const RegistryEntry& e) {
     return e.status == EntryStatus::Pending && !e.is_live(now) && (e.server_id == id || e.connector == key);
   });
@@ -79,6 +104,9 @@ bool claim_id(Registry& registry, std::string_view key, std::uint32_t id, TimePo
         write_claim(e, now, style);
         changed = true;
       }
+      // Filled into an entry that lacks them (written by hand, or before
+      // entries recorded topics), or brought up to date.
+      changed = set_topic_facts(e, connector) || changed;
     } else {
       e.status = EntryStatus::Decommissioned;
       e.decommissioned_at = now;
@@ -87,10 +115,11 @@ bool claim_id(Registry& registry, std::string_view key, std::uint32_t id, TimePo
   }
   if (!holds) {
     RegistryEntry e;
-    e.connector = std::string(key);
+    e.connector = key;
     e.server_id = id;
     e.date = date_of(now);
     write_claim(e, now, style);
+    set_topic_facts(e, connector);
     registry.entries.push_back(std::move(e));
     changed = true;
   }
@@ -100,7 +129,7 @@ bool claim_id(Registry& registry, std::string_view key, std::uint32_t id, TimePo
 bool record_admitted(Registry& registry, const ConnectorFacts& connector, TimePoint now,
                      const ClaimStyle& style) {
   if (!has_valid_binlog_id(connector)) return false;
-  return claim_id(registry, connector.key(), connector.server_id.id, now, style);
+  return claim_id(registry, connector, connector.server_id.id, now, style);
 }
 
 bool assignment_needs_claim(const RegistryIndex& index, std::string_view key, TimePoint now) {

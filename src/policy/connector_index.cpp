@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "topic_namespaces.hpp"
+
 namespace cdcguard {
 namespace {
 
@@ -97,40 +99,16 @@ const ConnectorIndex::List& ConnectorIndex::with_history_topic(std::string_view 
 
 ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {
   List out;
-  // A candidate prefix is a leading part of `topic` followed by a delimiter that
-  // some prefix uses; each candidate is one tree probe, so this is
-  // O(len * delimiters + cuts * log n), never a scan of all prefixes.
-  for (std::size_t cut = 1; cut < topic.size(); ++cut) {
-    const std::string_view tail = topic.substr(cut);
-    bool delimiter_here = false;
-    for (const auto& [delim, count] : delimiters_) {
-      if (tail.starts_with(delim)) {
-        delimiter_here = true;
-        break;
-      }
-    }
-    if (!delimiter_here) continue;
-    auto it = by_prefix_.find(topic.substr(0, cut));
-    if (it == by_prefix_.end()) continue;
-    const std::string_view rest = topic.substr(cut);
-    for (const ConnectorFacts* f : it->second) {
-      const std::string& delim = f->topic_delimiter;
-      if (rest.size() > delim.size() && rest.starts_with(delim)) out.push_back(f);
-    }
-  }
+  topic_namespaces::namespaces_containing(
+      topic, by_prefix_, delimiters_,
+      [](const ConnectorFacts& f) -> std::string_view { return f.topic_delimiter; }, out);
   return out;
 }
 
 ConnectorIndex::List ConnectorIndex::prefixes_extending(std::string_view prefix,
                                                         std::string_view delimiter) const {
   List out;
-  std::string head(prefix);
-  head += delimiter;
-  for (auto it = by_prefix_.lower_bound(head); it != by_prefix_.end(); ++it) {
-    if (!std::string_view(it->first).starts_with(head)) break;
-    if (it->first.size() == head.size()) continue;  // needs at least one more character
-    out.insert(out.end(), it->second.begin(), it->second.end());
-  }
+  topic_namespaces::keys_extending(std::string(prefix) + std::string(delimiter), by_prefix_, out);
   return out;
 }
 

@@ -1,11 +1,32 @@
 #include "cdcguard/policy/registry_index.hpp"
 
+#include "topic_namespaces.hpp"
+
 namespace cdcguard {
+namespace {
+
+const RegistryIndex::Entries& none() {
+  static const RegistryIndex::Entries kNone;
+  return kNone;
+}
+
+std::string_view delimiter_of(const RegistryEntry& e) {
+  return e.delimiter();
+}
+
+}  // namespace
 
 RegistryIndex::RegistryIndex(const Registry& registry) : registry_(registry) {
   for (const auto& e : registry.entries) {
     by_id_[e.server_id].push_back(&e);
     by_connector_[e.connector].push_back(&e);
+    // A Decommissioned entry holds nothing: the topic rules never look at it.
+    if (e.status == EntryStatus::Decommissioned) continue;
+    if (!e.topic_prefix.empty()) {
+      by_prefix_[e.topic_prefix].push_back(&e);
+      ++delimiters_[std::string(e.delimiter())];
+    }
+    if (!e.schema_history_topic.empty()) by_history_topic_[e.schema_history_topic].push_back(&e);
   }
   for (const auto& r : registry.reserved) reserved_.emplace(r.server_id, &r);
   for (const auto& t : registry.teams) {
@@ -13,16 +34,14 @@ RegistryIndex::RegistryIndex(const Registry& registry) : registry_(registry) {
   }
 }
 
-const std::vector<const RegistryEntry*>& RegistryIndex::entries_with_id(std::uint32_t id) const {
-  static const std::vector<const RegistryEntry*> kNone;
+const RegistryIndex::Entries& RegistryIndex::entries_with_id(std::uint32_t id) const {
   auto it = by_id_.find(id);
-  return it == by_id_.end() ? kNone : it->second;
+  return it == by_id_.end() ? none() : it->second;
 }
 
-const std::vector<const RegistryEntry*>& RegistryIndex::entries_of(std::string_view connector) const {
-  static const std::vector<const RegistryEntry*> kNone;
+const RegistryIndex::Entries& RegistryIndex::entries_of(std::string_view connector) const {
   auto it = by_connector_.find(std::string(connector));
-  return it == by_connector_.end() ? kNone : it->second;
+  return it == by_connector_.end() ? none() : it->second;
 }
 
 const Reservation* RegistryIndex::reservation(std::uint32_t id) const {
@@ -61,6 +80,36 @@ const RegistryEntry* RegistryIndex::embargo_on(std::uint32_t id, std::string_vie
     }
   }
   return latest;
+}
+
+const RegistryIndex::Entries& RegistryIndex::entries_with_prefix(std::string_view prefix) const {
+  auto it = by_prefix_.find(prefix);
+  return it == by_prefix_.end() ? none() : it->second;
+}
+
+const RegistryIndex::Entries& RegistryIndex::entries_with_history_topic(std::string_view topic) const {
+  auto it = by_history_topic_.find(topic);
+  return it == by_history_topic_.end() ? none() : it->second;
+}
+
+RegistryIndex::Entries RegistryIndex::namespaces_containing(std::string_view topic) const {
+  Entries out;
+  topic_namespaces::namespaces_containing(topic, by_prefix_, delimiters_, delimiter_of, out);
+  return out;
+}
+
+RegistryIndex::Entries RegistryIndex::prefixes_extending(std::string_view prefix,
+                                                         std::string_view delimiter) const {
+  Entries out;
+  topic_namespaces::keys_extending(std::string(prefix) + std::string(delimiter), by_prefix_, out);
+  return out;
+}
+
+RegistryIndex::Entries RegistryIndex::history_topics_extending(std::string_view prefix,
+                                                               std::string_view delimiter) const {
+  Entries out;
+  topic_namespaces::keys_extending(std::string(prefix) + std::string(delimiter), by_history_topic_, out);
+  return out;
 }
 
 }  // namespace cdcguard

@@ -77,22 +77,32 @@ bool key_less(const ConnectorFacts* a, const ConnectorFacts* b) {
   return std::tie(a->namespace_name, a->name) < std::tie(b->namespace_name, b->name);
 }
 
-// The other connectors in some index lists: the first kNamedParties by
-// namespace/name, and how many there are. One pass without allocating per
-// connector, so hundreds of connectors sharing one id stay linear each.
-struct Others {
-  std::vector<const ConnectorFacts*> named;  // sorted, at most kNamedParties
+bool key_less(const RegistryEntry* a, const RegistryEntry* b) {
+  return a->connector < b->connector;
+}
+
+// The other parties in some index lists (connectors, or registry entries):
+// the first kNamedParties by namespace/name, and how many there are. One pass
+// without allocating per party, so hundreds of connectors sharing one id stay
+// linear each.
+template <class T>
+struct Parties {
+  std::vector<const T*> named;  // sorted, at most kNamedParties
   std::size_t total = 0;
   bool empty() const { return total == 0; }
-  const ConnectorFacts& first() const { return *named.front(); }
+  const T& first() const { return *named.front(); }
 
-  void add(const ConnectorFacts* c) {
+  void add(const T* c) {
     ++total;
     if (named.size() == kNamedParties && !key_less(c, named.back())) return;
-    named.insert(std::upper_bound(named.begin(), named.end(), c, key_less), c);
+    named.insert(std::upper_bound(named.begin(), named.end(), c,
+                                  [](const T* a, const T* b) { return key_less(a, b); }),
+                 c);
     if (named.size() > kNamedParties) named.pop_back();
   }
 };
+using Others = Parties<ConnectorFacts>;
+using EntryParties = Parties<RegistryEntry>;
 
 // The index lists hold each connector once (lists from different indexes are
 // disjoint), so only the subject and `skip` need leaving out.
@@ -106,6 +116,85 @@ Others others(const ConnectorFacts& subject, std::initializer_list<const Connect
     }
   }
   return o;
+}
+
+// The live registry entries of other connectors in some RegistryIndex lists
+// (disjoint, like the connector lists). An entry whose connector is in view is
+// left out: that connector is judged from its live facts, which are newer than
+// what its entry recorded, and it is never reported twice. So a standalone
+// webhook (nothing in view) judges against every registered connector, and
+// `check` against the registered connectors its manifests do not hold.
+EntryParties registered(const ConnectorFacts& subject, const EvaluationContext& ctx,
+                        std::initializer_list<const RegistryIndex::Entries*> lists) {
+  EntryParties o;
+  for (const auto* list : lists) {
+    for (const RegistryEntry* e : *list) {
+      if (has_key(subject, e->connector) || !e->is_live(ctx.now) || ctx.connectors.find(e->connector))
+        continue;
+      o.add(e);
+    }
+  }
+  return o;
+}
+
+// A registry entry as the other party of a topic rule: "registry entry
+// ecommerce/orders-cdc (server id 184001)", with its status unless Active.
+std::string describe_party(const RegistryEntry& e) {
+  std::string s = "registry entry " + e.connector + " (server id " + std::to_string(e.server_id);
+  if (e.status == EntryStatus::Reserved) {
+    s += ", Reserved";
+  } else if (e.status == EntryStatus::Pending) {
+    s += ", Pending claim";
+    if (e.expires_at) s += " until " + format_timestamp(*e.expires_at);
+  }
+  return s + ")";
+}
+
+// The parties of one finding, connectors in view first; `detail` adds what
+// each one has ("with prefix ...").
+template <class ConnectorDetail, class EntryDetail>
+std::vector<std::string> party_names(const Others& connectors, const EntryParties& entries,
+                                     ConnectorDetail connector_detail, EntryDetail entry_detail) {
+  std::vector<std::string> out;
+  for (const ConnectorFacts* c : connectors.named) out.push_back(describe(*c) + connector_detail(*c));
+  for (const RegistryEntry* e : entries.named) out.push_back(describe_party(*e) + entry_detail(*e));
+  return out;
+}
+
+std::vector<std::string> party_names(const Others& connectors, const EntryParties& entries) {
+  return party_names(
+      connectors, entries, [](const ConnectorFacts&) { return std::string(); },
+      [](const RegistryEntry&) { return std::string(); });
+}
+
+std::vector<std::string> party_names_with_prefix(const Others& connectors, const EntryParties& entries) {
+  return party_names(
+      connectors, entries,
+      [](const ConnectorFacts& c) { return " with prefix " + quoted(c.topic_prefix.value); },
+      [](const RegistryEntry& e) { return " with prefix " + quoted(e.topic_prefix); });
+}
+
+// Violation::other: the first connector in view, else the first entry's.
+std::string first_party(const Others& connectors, const EntryParties& entries) {
+  return connectors.empty() ? entries.first().connector : connectors.first().key();
+}
+
+// An entry outlives its connector when nothing decommissions it (standalone,
+// or a connector deleted while the webhook was off), and then holds its topics
+// for ever: the fix says how to free them, as fits the entry's status.
+std::string entry_fix(const EntryParties& entries) {
+  if (entries.empty()) return {};
+  if (entries.total > 1) return ", or free the registry entries of connectors that no longer exist";
+  const RegistryEntry& e = entries.first();
+  switch (e.status) {
+    case EntryStatus::Reserved:
+      return ", or, if " + e.connector + " is no longer planned, remove its Reserved registry entry";
+    case EntryStatus::Pending:
+      return ", or, if " + e.connector + " is never created, wait for its claim to lapse" +
+             (e.expires_at ? " at " + format_timestamp(*e.expires_at) : std::string());
+    default:
+      return ", or, if " + e.connector + " no longer exists, mark its registry entry Decommissioned";
+  }
 }
 
 const std::string kServerIdPath = "spec.config.database.server.id";
@@ -305,16 +394,17 @@ void topic_prefix_missing(const ConnectorFacts& s, const EvaluationContext&, std
 void topic_prefix_duplicate(const ConnectorFacts& s, const EvaluationContext& ctx,
                             std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.topic_prefix.present()) return;
-  const Others dups = others(s, {&ctx.connectors.with_prefix(s.topic_prefix.value)});
-  if (dups.empty()) return;
-  std::vector<std::string> parties;
-  for (const auto* c : dups.named) parties.push_back(describe(*c));
+  const std::string& p = s.topic_prefix.value;
+  const Others dups = others(s, {&ctx.connectors.with_prefix(p)});
+  const EntryParties entries = registered(s, ctx, {&ctx.registry.entries_with_prefix(p)});
+  if (dups.empty() && entries.empty()) return;
   out.push_back(
       make(rule::kTopicPrefixDuplicate, s, prefix_path(s), s.topic_prefix.line,
-           "topic prefix " + quoted(s.topic_prefix.value) + " is also used by " +
-               list_parties(parties, dups.total) + ": both would write the same change-event topics",
-           "give this connector its own prefix, e.g. " + quoted(s.topic_prefix.value + "-" + s.name),
-           dups.first().key()));
+           "topic prefix " + quoted(p) + " is also used by " +
+               list_parties(party_names(dups, entries), dups.total + entries.total) +
+               ": both would write the same change-event topics",
+           "give this connector its own prefix, e.g. " + quoted(p + "-" + s.name) + entry_fix(entries),
+           first_party(dups, entries)));
 }
 
 void topic_prefix_overlap(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -324,15 +414,17 @@ void topic_prefix_overlap(const ConnectorFacts& s, const EvaluationContext& ctx,
   const auto shorter = ctx.connectors.namespaces_containing(p);
   const auto longer = ctx.connectors.prefixes_extending(p, s.topic_delimiter);
   const Others overlaps = others(s, {&shorter, &longer});
-  if (overlaps.empty()) return;
-  std::vector<std::string> parties;
-  for (const auto* c : overlaps.named)
-    parties.push_back(describe(*c) + " with prefix " + quoted(c->topic_prefix.value));
-  out.push_back(make(rule::kTopicPrefixOverlap, s, prefix_path(s), s.topic_prefix.line,
-                     "topic prefix " + quoted(p) + " overlaps " + list_parties(parties, overlaps.total) +
-                         ": one is the other plus the delimiter, so their topic names can collide",
-                     "choose prefixes where neither is the other followed by the topic delimiter",
-                     overlaps.first().key()));
+  const auto shorter_entries = ctx.registry.namespaces_containing(p);
+  const auto longer_entries = ctx.registry.prefixes_extending(p, s.topic_delimiter);
+  const EntryParties entries = registered(s, ctx, {&shorter_entries, &longer_entries});
+  if (overlaps.empty() && entries.empty()) return;
+  out.push_back(
+      make(rule::kTopicPrefixOverlap, s, prefix_path(s), s.topic_prefix.line,
+           "topic prefix " + quoted(p) + " overlaps " +
+               list_parties(party_names_with_prefix(overlaps, entries), overlaps.total + entries.total) +
+               ": one is the other plus the delimiter, so their topic names can collide",
+           "choose prefixes where neither is the other followed by the topic delimiter" + entry_fix(entries),
+           first_party(overlaps, entries)));
 }
 
 void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -348,25 +440,27 @@ void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationConte
 void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContext& ctx,
                                  std::vector<Violation>& out) {
   if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
-  const Others shared = others(s, {&ctx.connectors.with_history_topic(s.history_topic.value)});
-  if (shared.empty()) return;
-  std::vector<std::string> parties;
-  for (const auto* c : shared.named) parties.push_back(describe(*c));
+  const std::string& h = s.history_topic.value;
+  const Others shared = others(s, {&ctx.connectors.with_history_topic(h)});
+  const EntryParties entries = registered(s, ctx, {&ctx.registry.entries_with_history_topic(h)});
+  if (shared.empty() && entries.empty()) return;
   const std::string filled =
       s.history_topic.from_template ? " (filled from rules.schemaHistoryTopicTemplate)" : "";
   out.push_back(
       make(rule::kSchemaHistoryTopicShared, s, history_path(s), s.history_topic.line,
-           "schema history topic " + quoted(s.history_topic.value) + filled + " is also used by " +
-               list_parties(parties, shared.total) +
+           "schema history topic " + quoted(h) + filled + " is also used by " +
+               list_parties(party_names(shared, entries), shared.total + entries.total) +
                ": a shared history topic mixes DDL of two databases and breaks "
                "recovery",
-           "give this connector its own history topic, e.g. " + quoted(s.history_topic.value + "." + s.name),
-           shared.first().key()));
+           "give this connector its own history topic, e.g. " + quoted(h + "." + s.name) + entry_fix(entries),
+           first_party(shared, entries)));
 }
 
-void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationContext& ctx,
-                                   std::vector<Violation>& out) {
-  if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
+// This connector's history topic inside a data-topic namespace: its own, a
+// connector's in view, or a registered connector's.
+void history_topic_inside_a_namespace(const ConnectorFacts& s, const EvaluationContext& ctx,
+                                      std::vector<Violation>& out) {
+  if (!s.history_topic.present() || !s.kafka_schema_history()) return;
   const std::string& h = s.history_topic.value;
   const auto inside = ctx.connectors.namespaces_containing(h);
   const auto& exact = ctx.connectors.with_prefix(h);  // the schema-change topic is exactly <prefix>
@@ -376,19 +470,52 @@ void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationCont
       (h == s.topic_prefix.value || (h.size() > s.topic_prefix.value.size() + s.topic_delimiter.size() &&
                                      h.starts_with(s.topic_prefix.value + s.topic_delimiter)));
   const Others hits = others(s, {&inside, &exact});
-  if (hits.empty() && !own) return;
+  const auto inside_entries = ctx.registry.namespaces_containing(h);
+  const EntryParties entries = registered(s, ctx, {&inside_entries, &ctx.registry.entries_with_prefix(h)});
+  if (hits.empty() && entries.empty() && !own) return;
   std::vector<std::string> parties;
   if (own) parties.push_back("this connector's own prefix " + quoted(s.topic_prefix.value));
-  for (const auto* c : hits.named)
-    parties.push_back(describe(*c) + " with prefix " + quoted(c->topic_prefix.value));
-  out.push_back(make(rule::kSchemaHistoryTopicCollides, s, history_path(s), s.history_topic.line,
-                     "schema history topic " + quoted(h) + " lies inside the data-topic namespace of " +
-                         list_parties(parties, hits.total + (own ? 1 : 0)),
-                     "move it outside every connector's prefix, e.g. " +
-                         quoted(suggested_history_topic(s, ctx.reg()) == h
-                                    ? "schema-history." + s.namespace_name + "-" + s.name
-                                    : suggested_history_topic(s, ctx.reg())),
-                     hits.empty() ? s.key() : hits.first().key()));
+  for (std::string& p : party_names_with_prefix(hits, entries)) parties.push_back(std::move(p));
+  const std::string suggested = suggested_history_topic(s, ctx.reg());
+  out.push_back(
+      make(rule::kSchemaHistoryTopicCollides, s, history_path(s), s.history_topic.line,
+           "schema history topic " + quoted(h) + " lies inside the data-topic namespace of " +
+               list_parties(parties, hits.total + entries.total + (own ? 1 : 0)),
+           "move it outside every connector's prefix, e.g. " +
+               quoted(suggested == h ? "schema-history." + s.namespace_name + "-" + s.name : suggested) +
+               entry_fix(entries),
+           hits.empty() && entries.empty() ? s.key() : first_party(hits, entries)));
+}
+
+// A registered connector's history topic inside this connector's data-topic
+// namespace (or equal to its prefix, the schema-change topic). Registry entries
+// only: a connector in view is a subject itself (in `check` and the audit) and
+// reports its own history topic, above. A registered connector that is not in
+// view (a standalone webhook, a pull request holding one file) is judged by
+// nobody but this connector, so the clash is found here or not at all.
+void registered_history_topic_inside_prefix(const ConnectorFacts& s, const EvaluationContext& ctx,
+                                            std::vector<Violation>& out) {
+  if (!s.topic_prefix.present()) return;
+  const std::string& p = s.topic_prefix.value;
+  const auto inside = ctx.registry.history_topics_extending(p, s.topic_delimiter);
+  const EntryParties entries = registered(s, ctx, {&inside, &ctx.registry.entries_with_history_topic(p)});
+  if (entries.empty()) return;
+  std::vector<std::string> parties;
+  for (const RegistryEntry* e : entries.named)
+    parties.push_back(quoted(e->schema_history_topic) + " of " + describe_party(*e));
+  out.push_back(make(rule::kSchemaHistoryTopicCollides, s, prefix_path(s), s.topic_prefix.line,
+                     "the data-topic namespace of topic prefix " + quoted(p) +
+                         " holds schema history topic " + list_parties(parties, entries.total),
+                     "choose a prefix whose namespace holds no other connector's history topic, e.g. " +
+                         quoted(p + "-" + s.name) + entry_fix(entries),
+                     entries.first().connector));
+}
+
+void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationContext& ctx,
+                                   std::vector<Violation>& out) {
+  if (!s.is_debezium()) return;
+  history_topic_inside_a_namespace(s, ctx, out);
+  registered_history_topic_inside_prefix(s, ctx, out);
 }
 
 constexpr std::array kConnectorRules{

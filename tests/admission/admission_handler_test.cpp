@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "cdcguard/admission/admission_handler.hpp"
@@ -180,6 +181,152 @@ TEST_F(AdmissionHandlerTest, ABrokenRegistryDeniesWithAClearMessage) {
   EXPECT_EQ(r.code, 500);
   EXPECT_NE(r.message.find("cannot rule out a duplicate"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("registry.yaml"), std::string::npos) << r.message;
+}
+
+// --- topic facts in the registry (issue 11) -----------------------------------
+
+// The connector as connector() makes it, with its own topics.
+nlohmann::json with_topics(nlohmann::json object, const std::string& prefix, const std::string& history) {
+  object["spec"]["config"]["topic.prefix"] = prefix;
+  object["spec"]["config"]["schema.history.internal.kafka.topic"] = history;
+  return object;
+}
+
+// The connector's entry that is not Decommissioned, as a copy (the registry is read afresh each time).
+std::optional<RegistryEntry> entry_of(const Registry& registry, std::string_view connector) {
+  for (const auto& e : registry.entries) {
+    if (e.connector == connector && e.status != EntryStatus::Decommissioned) return e;
+  }
+  return std::nullopt;
+}
+
+// Standalone nothing is in view: before issue 11 a connector whose history
+// topic a registered connector uses was admitted; the entry now records the
+// topics, and the registry stands for the connectors nobody sees.
+TEST_F(AdmissionHandlerTest, StandaloneValidateJudgesTopicsAgainstRegisteredConnectors) {
+  // orders-cdc's entry predates topic facts: admitting it again fills them in.
+  const Response again = handler_->validate(request("CREATE", connector("orders-cdc", 184001)));
+  ASSERT_TRUE(again.allowed) << again.message;
+  const std::optional<RegistryEntry> orders = entry_of(registry(), "ecommerce/orders-cdc");
+  ASSERT_TRUE(orders.has_value());
+  EXPECT_EQ(orders->topic_prefix, "orders-cdc");
+  EXPECT_EQ(orders->schema_history_topic, "sh.orders-cdc");
+  const std::string recorded = file_text();
+
+  const Response shared = handler_->validate(
+      request("CREATE", with_topics(connector("refunds-cdc", 184002), "refunds", "sh.orders-cdc")));
+  EXPECT_FALSE(shared.allowed);
+  EXPECT_EQ(shared.denied_by, std::vector<std::string>{"schema-history-topic-shared"}) << shared.message;
+  EXPECT_NE(shared.message.find("schema history topic \"sh.orders-cdc\" is also used by registry entry "
+                                "ecommerce/orders-cdc (server id 184001)"),
+            std::string::npos)
+      << shared.message;
+
+  const Response duplicate = handler_->validate(
+      request("CREATE", with_topics(connector("refunds-cdc", 184002), "orders-cdc", "sh.refunds")));
+  EXPECT_FALSE(duplicate.allowed);
+  EXPECT_EQ(duplicate.denied_by, std::vector<std::string>{"topic-prefix-duplicate"}) << duplicate.message;
+  EXPECT_NE(duplicate.message.find("registry entry ecommerce/orders-cdc (server id 184001)"),
+            std::string::npos)
+      << duplicate.message;
+
+  const Response overlap = handler_->validate(
+      request("CREATE", with_topics(connector("refunds-cdc", 184002), "orders-cdc.eu", "sh.refunds")));
+  EXPECT_FALSE(overlap.allowed);
+  EXPECT_EQ(overlap.denied_by, std::vector<std::string>{"topic-prefix-overlap"}) << overlap.message;
+  EXPECT_NE(
+      overlap.message.find("overlaps registry entry ecommerce/orders-cdc (server id 184001) with prefix "
+                           "\"orders-cdc\""),
+      std::string::npos)
+      << overlap.message;
+  EXPECT_EQ(file_text(), recorded) << "a denial writes nothing";
+
+  // Its own entry is never held against it: re-applied, it passes and changes nothing.
+  EXPECT_TRUE(handler_->validate(request("CREATE", connector("orders-cdc", 184001))).allowed);
+  EXPECT_EQ(file_text(), recorded);
+}
+
+// A changed prefix is judged strictly, and once admitted the entry follows it.
+TEST_F(AdmissionHandlerTest, AnAdmittedTopicChangeUpdatesTheEntry) {
+  const nlohmann::json before = connector("refunds-cdc", 184002);
+  ASSERT_TRUE(handler_->validate(request("CREATE", before)).allowed);
+  const nlohmann::json after = with_topics(before, "refunds-v2", "sh.refunds-v2");
+  const Response r = handler_->validate(request("UPDATE", after, before));
+  ASSERT_TRUE(r.allowed) << r.message;
+  const std::optional<RegistryEntry> e = entry_of(registry(), "ecommerce/refunds-cdc");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->server_id, 184002u);
+  EXPECT_EQ(e->status, EntryStatus::Active);
+  EXPECT_EQ(e->topic_prefix, "refunds-v2");
+  EXPECT_EQ(e->schema_history_topic, "sh.refunds-v2");
+  // The old prefix is free again; the new one is taken.
+  EXPECT_TRUE(
+      handler_->validate(request("CREATE", with_topics(connector("x-cdc", 184003), "refunds-cdc", "sh.x")))
+          .allowed);
+  EXPECT_FALSE(
+      handler_->validate(request("CREATE", with_topics(connector("y-cdc", 184004), "refunds-v2", "sh.y")))
+          .allowed);
+}
+
+// Ratcheting holds for the entry rules too: an UPDATE that changes no rule fact
+// is admitted with the clash as a warning; one that moves onto a registered
+// connector's history topic is denied.
+TEST_F(AdmissionHandlerTest, TopicClashesWithEntriesRatchetOnUnrelatedUpdates) {
+  ASSERT_TRUE(handler_->validate(request("CREATE", connector("orders-cdc", 184001))).allowed);
+  const nlohmann::json clashing = with_topics(connector("legacy-cdc", 184005), "legacy", "sh.orders-cdc");
+  nlohmann::json restarted = clashing;
+  restarted["metadata"]["annotations"] = {{"strimzi.io/restart", "true"}};
+  const Response unrelated = handler_->validate(request("UPDATE", restarted, clashing));
+  EXPECT_TRUE(unrelated.allowed) << unrelated.message;
+  EXPECT_EQ(unrelated.warned_by, std::vector<std::string>{"schema-history-topic-shared"});
+
+  const nlohmann::json clean = with_topics(connector("legacy-cdc", 184005), "legacy", "sh.legacy");
+  const Response moved = handler_->validate(request("UPDATE", clashing, clean));
+  EXPECT_FALSE(moved.allowed);
+  EXPECT_EQ(moved.denied_by, std::vector<std::string>{"schema-history-topic-shared"}) << moved.message;
+}
+
+// /mutate claims with the facts the object has after its patch: the assigned id
+// and the history topic the template fills in. The next connector is judged
+// against that claim before /validate of the first one has even run.
+TEST_F(AdmissionHandlerTest, MutateClaimsWithTheTopicsOfThePatchedObject) {
+  nlohmann::json object = connector("refunds-cdc", nullptr);
+  object["spec"]["config"].erase("schema.history.internal.kafka.topic");
+  const Response m = handler_->mutate(request("CREATE", object));
+  ASSERT_TRUE(m.allowed) << m.message;
+  const nlohmann::json patched = object.patch(nlohmann::json::parse(m.patch));
+  EXPECT_EQ(patched["spec"]["config"]["schema.history.internal.kafka.topic"], "schema-history.refunds-cdc");
+  const std::optional<RegistryEntry> e = entry_of(registry(), "ecommerce/refunds-cdc");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->server_id, 184002u);
+  EXPECT_EQ(e->topic_prefix, "refunds-cdc");
+  EXPECT_EQ(e->schema_history_topic, "schema-history.refunds-cdc");
+
+  const Response other = handler_->validate(
+      request("CREATE", with_topics(connector("other-cdc", 184003), "other", "schema-history.refunds-cdc")));
+  EXPECT_FALSE(other.allowed);
+  EXPECT_NE(other.message.find("registry entry ecommerce/refunds-cdc (server id 184002)"), std::string::npos)
+      << other.message;
+  // The patched object itself then passes /validate and its claim is already recorded.
+  const std::string claimed = file_text();
+  EXPECT_TRUE(handler_->validate(request("CREATE", patched)).allowed);
+  EXPECT_EQ(file_text(), claimed);
+}
+
+// In a cluster a claim names the cluster that made it (--cluster-name), next to the topics.
+TEST_F(AdmissionHandlerTest, AClusterClaimNamesItsClusterAndRecordsTheTopics) {
+  HandlerOptions options;
+  options.pending_claims = true;
+  options.cluster_name = "prod-eu";
+  AdmissionHandler cluster_handler(
+      *store_, [] { return kNow; }, options);
+  ASSERT_TRUE(cluster_handler.validate(request("CREATE", connector("refunds-cdc", 184002))).allowed);
+  const std::optional<RegistryEntry> e = entry_of(registry(), "ecommerce/refunds-cdc");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->status, EntryStatus::Pending);
+  EXPECT_EQ(e->cluster, "prod-eu");
+  EXPECT_EQ(e->topic_prefix, "refunds-cdc");
+  EXPECT_EQ(e->schema_history_topic, "sh.refunds-cdc");
 }
 
 }  // namespace

@@ -325,6 +325,58 @@ TEST(CliCheck, TextOutputMarksAuditViolations) {
   EXPECT_TRUE(lines[0].ends_with(" (audit)")) << lines[0];
 }
 
+// A pull request holding one file is judged against every registered
+// connector whose entry records its topics (issue 11), and never against the
+// entry of the connector it changes.
+TEST(CliCheck, JudgesTopicsAgainstTheRegistryEntriesOfConnectorsNotInTheFiles) {
+  TempDir tmp;
+  tmp.write("registry.yaml", R"(rules:
+  range: {from: 184000, to: 184999}
+entries:
+  - {connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, topicPrefix: shop, schemaHistoryTopic: schema-history.shop}
+)");
+  const std::string connector = R"(apiVersion: kafka.strimzi.io/v1
+kind: KafkaConnector
+metadata:
+  name: NAME
+  namespace: ecommerce
+spec:
+  class: io.debezium.connector.mysql.MySqlConnector
+  config:
+    database.server.id: ID
+    topic.prefix: PREFIX
+    schema.history.internal.kafka.topic: schema-history.shop
+)";
+  const auto manifest = [&](std::string name, std::string id, std::string prefix) {
+    std::string text = connector;
+    text.replace(text.find("NAME"), 4, name);
+    text.replace(text.find("ID"), 2, id);
+    text.replace(text.find("PREFIX"), 6, prefix);
+    return text;
+  };
+  tmp.write("refunds.yaml", manifest("refunds-cdc", "184002", "refunds"));
+  tmp.write("orders.yaml", manifest("orders-cdc", "184001", "shop"));
+
+  const RunResult taken =
+      run_cdcguard({"check", "--registry", "registry.yaml", "refunds.yaml"}, in_dir(tmp.path()));
+  ASSERT_TRUE(ExitedWith(taken, 1));
+  const auto lines = lines_of(taken.out);
+  ASSERT_EQ(lines.size(), 2u) << taken.out;
+  EXPECT_EQ(
+      lines[0],
+      "refunds.yaml:11: error: [schema-history-topic-shared] ecommerce/refunds-cdc "
+      "spec.config.schema.history.internal.kafka.topic: schema history topic \"schema-history.shop\" is "
+      "also used by registry entry ecommerce/orders-cdc (server id 184001): a shared history topic mixes "
+      "DDL of two databases and breaks recovery; give this connector its own history topic, e.g. "
+      "\"schema-history.shop.refunds-cdc\", or, if ecommerce/orders-cdc no longer exists, mark its "
+      "registry entry Decommissioned");
+
+  const RunResult own =
+      run_cdcguard({"check", "--registry", "registry.yaml", "orders.yaml"}, in_dir(tmp.path()));
+  EXPECT_TRUE(ExitedWith(own, 0));
+  EXPECT_EQ(lines_of(own.out).size(), 1u) << own.out;
+}
+
 // Where `text` holds a byte a terminal would act on rather than print: a C0
 // control other than the newline ending a line, DEL, or a C1 control, line
 // separator or bidi override in UTF-8. npos when there is none.

@@ -25,10 +25,38 @@ constexpr std::string_view kKey = "ecommerce/orders-cdc";
 constexpr std::string_view kPostgres = "io.debezium.connector.postgresql.PostgresConnector";
 
 // Claims in a cluster lapse after five minutes: 2026-11-25T10:05:00Z.
-enum class Mode { Standalone, Cluster };
+// NamedCluster: a cluster run with --cluster-name prod-eu.
+enum class Mode { Standalone, Cluster, NamedCluster };
 
 ClaimStyle style_for(Mode mode) {
-  return ClaimStyle{mode == Mode::Cluster, std::chrono::seconds{300}, "req-1", ""};
+  return ClaimStyle{mode != Mode::Standalone, std::chrono::seconds{300}, "req-1",
+                    mode == Mode::NamedCluster ? "prod-eu" : ""};
+}
+
+// The topic facts of the connector that claims (ecommerce/orders-cdc).
+struct Topics {
+  std::string prefix;  // "" = none
+  std::string delimiter = ".";
+  std::string history;        // "" = none
+  std::string history_class;  // "" = Kafka-backed (Debezium's default)
+};
+
+const Topics kNoTopics{};
+const Topics kShopTopics{"shop", ".", "schema-history.shop", ""};
+
+ConnectorFacts connector_of(std::string_view server_id, std::string_view connector_class,
+                            const Topics& topics) {
+  ConnectorFacts f;
+  f.namespace_name = "ecommerce";
+  f.name = "orders-cdc";
+  f.connector_class = std::string(connector_class);
+  f.server_id = parse_server_id(server_id, !server_id.empty());
+  if (!topics.prefix.empty()) f.topic_prefix = {topics.prefix, "topic.prefix", 0, false};
+  f.topic_delimiter = topics.delimiter;
+  if (!topics.history.empty())
+    f.history_topic = {topics.history, "schema.history.internal.kafka.topic", 0, false};
+  f.history_class = topics.history_class;
+  return f;
 }
 
 // One registry entry a line, as flow maps.
@@ -69,6 +97,7 @@ struct ClaimCase {
   Entries in;
   std::uint32_t id;  // claimed by kKey
   Entries out;
+  Topics topics = kNoTopics;  // the claiming connector's
 };
 
 void PrintTo(const ClaimCase& c, std::ostream* os) {
@@ -82,7 +111,9 @@ TEST_P(ClaimId, WritesTheIdDownAsTheKeysClaim) {
   Registry r = registry_of(c.in);
   const Registry expected = registry_of(c.out);
   const bool expect_change = !(registry_of(c.in) == expected);
-  EXPECT_EQ(claim_id(r, kKey, c.id, kNow, style_for(c.mode)), expect_change);
+  const ConnectorFacts connector = connector_of(std::to_string(c.id), kMySqlConnectorClass, c.topics);
+  ASSERT_EQ(connector.key(), kKey);
+  EXPECT_EQ(claim_id(r, connector, c.id, kNow, style_for(c.mode)), expect_change);
   EXPECT_EQ(written(r), written(expected));
   EXPECT_EQ(registry_problems(r), std::vector<std::string>{});
 }
@@ -204,7 +235,90 @@ INSTANTIATE_TEST_SUITE_P(
             184001,
             {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Decommissioned, date: 2025-01-15, "
              "decommissionedAt: 2026-10-01}",
-             kNewActive}}),
+             kNewActive}},
+        // --- the topic facts and the cluster (issue 11) ---
+        ClaimCase{"new_claim_records_the_topics",
+                  Mode::Standalone,
+                  {},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-11-25, "
+                   "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        ClaimCase{"new_claim_in_a_named_cluster_names_it",
+                  Mode::NamedCluster,
+                  {},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Pending, date: 2026-11-25, "
+                   "claimUid: req-1, expiresAt: 2026-11-25T10:05:00Z, topicPrefix: shop, "
+                   "schemaHistoryTopic: schema-history.shop, cluster: prod-eu}"},
+                  kShopTopics},
+        // An entry written by hand, or before entries recorded topics, gets them.
+        ClaimCase{"settled_entry_without_topics_gets_them",
+                  Mode::Cluster,
+                  {kActive},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        ClaimCase{"stale_topics_brought_up_to_date",
+                  Mode::Standalone,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "topicPrefix: old, topicDelimiter: _, schemaHistoryTopic: schema-history.old}"},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        ClaimCase{"current_topics_unchanged",
+                  Mode::Standalone,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        // A retry keeps the first claim's uid, expiry and cluster; only the topics move.
+        ClaimCase{"live_pending_retry_updates_only_the_topics",
+                  Mode::NamedCluster,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Pending, date: 2026-11-25, "
+                   "claimUid: req-0, expiresAt: 2026-11-25T10:03:00Z, cluster: prod-us}"},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Pending, date: 2026-11-25, "
+                   "claimUid: req-0, expiresAt: 2026-11-25T10:03:00Z, cluster: prod-us, topicPrefix: shop, "
+                   "schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        ClaimCase{
+            "reserved_claimed_in_a_named_cluster",
+            Mode::NamedCluster,
+            {"{connector: ecommerce/orders-cdc, serverId: 184001, database: shop, status: Reserved, owner: "
+             "team-a, date: 2026-01-15}"},
+            184001,
+            {"{connector: ecommerce/orders-cdc, serverId: 184001, database: shop, status: Pending, owner: "
+             "team-a, date: 2026-01-15, claimUid: req-1, expiresAt: 2026-11-25T10:05:00Z, cluster: "
+             "prod-eu, topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+            kShopTopics},
+        // The cluster that owns a settled entry stays its owner: only the
+        // reconciler hands an entry over.
+        ClaimCase{"settled_entry_of_another_cluster_keeps_its_cluster",
+                  Mode::NamedCluster,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "cluster: prod-us, topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  184001,
+                  {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                   "cluster: prod-us, topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                  kShopTopics},
+        // The old id keeps the topics it had, as history; the new one records today's.
+        ClaimCase{
+            "id_change_records_the_topics_on_the_new_entry",
+            Mode::Standalone,
+            {"{connector: ecommerce/orders-cdc, serverId: 184002, status: Active, date: 2026-01-15, "
+             "topicPrefix: old, schemaHistoryTopic: schema-history.old}"},
+            184001,
+            {"{connector: ecommerce/orders-cdc, serverId: 184002, status: Decommissioned, date: 2026-01-15, "
+             "decommissionedAt: 2026-11-25T10:00:00Z, topicPrefix: old, schemaHistoryTopic: "
+             "schema-history.old}",
+             "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-11-25, "
+             "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+            kShopTopics}),
     testing_support::ScenarioName());
 
 // --- is_recorded and record_admitted ------------------------------------------
@@ -212,15 +326,11 @@ INSTANTIATE_TEST_SUITE_P(
 struct Subject {
   std::string server_id;  // as written; "" = missing
   std::string_view connector_class = kMySqlConnectorClass;
+  Topics topics = kNoTopics;
 };
 
 ConnectorFacts facts_of(const Subject& s) {
-  ConnectorFacts f;
-  f.namespace_name = "ecommerce";
-  f.name = "orders-cdc";
-  f.connector_class = std::string(s.connector_class);
-  f.server_id = parse_server_id(s.server_id, !s.server_id.empty());
-  return f;
+  return connector_of(s.server_id, s.connector_class, s.topics);
 }
 
 struct RecordCase {
@@ -300,7 +410,167 @@ INSTANTIATE_TEST_SUITE_P(
         RecordCase{"server_id_auto", Mode::Standalone, {}, {"auto"}, {}},
         RecordCase{
             "server_id_placeholder", Mode::Standalone, {}, {"${file:/etc/db.properties:server.id}"}, {}},
-        RecordCase{"server_id_invalid", Mode::Standalone, {}, {"0"}, {}}),
+        RecordCase{"server_id_invalid", Mode::Standalone, {}, {"0"}, {}},
+        // --- the topic facts (issue 11) ---
+        RecordCase{"new_entry_records_the_topics",
+                   Mode::Standalone,
+                   {},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-11-25, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"}},
+        RecordCase{"new_claim_in_a_named_cluster",
+                   Mode::NamedCluster,
+                   {},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Pending, date: 2026-11-25, "
+                    "claimUid: req-1, expiresAt: 2026-11-25T10:05:00Z, cluster: prod-eu, topicPrefix: shop, "
+                    "schemaHistoryTopic: schema-history.shop}"}},
+        // The id is recorded, the topics are not: not recorded, and written.
+        RecordCase{"active_without_topics_gets_them",
+                   Mode::Standalone,
+                   {kActive},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"}},
+        RecordCase{"active_with_a_stale_history_topic",
+                   Mode::Cluster,
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.old}"},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"}},
+        RecordCase{"active_with_a_stale_delimiter",
+                   Mode::Standalone,
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, topicDelimiter: _, schemaHistoryTopic: schema-history.shop}"},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"}},
+        RecordCase{"active_with_current_topics",
+                   Mode::Standalone,
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"}},
+        // "." is the default whether it is written or not.
+        RecordCase{"active_with_the_default_delimiter_written_out",
+                   Mode::Standalone,
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, topicDelimiter: ., schemaHistoryTopic: schema-history.shop}"},
+                   {"184001", kMySqlConnectorClass, kShopTopics},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, topicDelimiter: ., schemaHistoryTopic: schema-history.shop}"}},
+        RecordCase{
+            "live_pending_keeps_its_claim_and_gets_the_topics",
+            Mode::Cluster,
+            {kLivePending},
+            {"184001", kMySqlConnectorClass, kShopTopics},
+            {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Pending, date: 2026-11-25, "
+             "claimUid: req-0, expiresAt: 2026-11-25T10:03:00Z, topicPrefix: shop, schemaHistoryTopic: "
+             "schema-history.shop}"}},
+        // A connector that lost its topics (a file-backed history now) loses them in its entry too.
+        RecordCase{"history_no_longer_in_kafka",
+                   Mode::Standalone,
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop, schemaHistoryTopic: schema-history.shop}"},
+                   {"184001", kMySqlConnectorClass,
+                    Topics{"shop", ".", "schema-history.shop",
+                           "io.debezium.storage.file.history.FileSchemaHistory"}},
+                   {"{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, date: 2026-01-15, "
+                    "topicPrefix: shop}"}},
+        RecordCase{
+            "not_a_binlog_reader_with_topics", Mode::Standalone, {}, {"184001", kPostgres, kShopTopics}, {}}),
+    testing_support::ScenarioName());
+
+// --- set_topic_facts --------------------------------------------------------
+
+struct TopicFactsCase {
+  const char* name;
+  std::string in;  // an entry of ecommerce/orders-cdc
+  Topics topics;   // the connector's
+  std::string out;
+};
+
+void PrintTo(const TopicFactsCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class SetTopicFacts : public testing::TestWithParam<TopicFactsCase> {};
+
+TEST_P(SetTopicFacts, TheEntryRecordsWhatTheConnectorHasNow) {
+  const auto& c = GetParam();
+  Registry r = registry_of({c.in});
+  const Registry expected = registry_of({c.out});
+  const bool expect_change = !(r == expected);
+  EXPECT_EQ(set_topic_facts(r.entries.at(0), connector_of("184001", kMySqlConnectorClass, c.topics)),
+            expect_change);
+  EXPECT_EQ(written(r), written(expected));
+  EXPECT_EQ(registry_problems(r), std::vector<std::string>{});
+}
+
+const std::string kBare = "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active}";
+
+INSTANTIATE_TEST_SUITE_P(
+    Claims, SetTopicFacts,
+    testing::Values(
+        TopicFactsCase{
+            "fills_prefix_and_history", kBare, kShopTopics,
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}"},
+        TopicFactsCase{
+            "records_a_non_default_delimiter", kBare, Topics{"shop", "_", "schema-history.shop", ""},
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "topicDelimiter: _, schemaHistoryTopic: schema-history.shop}"},
+        // A placeholder is no topic name the parser accepts: not recorded, and
+        // a delimiter without a prefix says nothing.
+        TopicFactsCase{
+            "placeholder_prefix_not_recorded", kBare, Topics{"${env:PREFIX}", "_", "schema-history.shop", ""},
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, schemaHistoryTopic: "
+            "schema-history.shop}"},
+        TopicFactsCase{
+            "placeholder_history_topic_not_recorded", kBare,
+            Topics{"shop", ".", "${file:/etc/topics.properties:history}", ""},
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop}"},
+        // The history key is never read next to FileSchemaHistory.
+        TopicFactsCase{
+            "non_kafka_history_class_records_no_history_topic", kBare,
+            Topics{"shop", ".", "schema-history.shop", "io.debezium.storage.file.history.FileSchemaHistory"},
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop}"},
+        TopicFactsCase{
+            "kafka_history_class_named_records_the_history_topic", kBare,
+            Topics{"shop", ".", "schema-history.shop",
+                   "io.debezium.storage.kafka.history.KafkaSchemaHistory"},
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}"},
+        TopicFactsCase{
+            "clears_stale_facts",
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: old, "
+            "topicDelimiter: _, schemaHistoryTopic: schema-history.old}",
+            kNoTopics, kBare},
+        TopicFactsCase{
+            "back_to_the_default_delimiter",
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "topicDelimiter: _, schemaHistoryTopic: schema-history.shop}",
+            kShopTopics,
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}"},
+        TopicFactsCase{
+            "current_facts_unchanged",
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}",
+            kShopTopics,
+            "{connector: ecommerce/orders-cdc, serverId: 184001, status: Active, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}"},
+        // Nothing else of the entry is touched.
+        TopicFactsCase{
+            "other_fields_kept",
+            "{connector: ecommerce/orders-cdc, serverId: 184001, database: shop, status: Reserved, "
+            "owner: team-a, date: 2026-01-15, cluster: prod-eu, uid: 6f1c}",
+            kShopTopics,
+            "{connector: ecommerce/orders-cdc, serverId: 184001, database: shop, status: Reserved, "
+            "owner: team-a, date: 2026-01-15, cluster: prod-eu, uid: 6f1c, topicPrefix: shop, "
+            "schemaHistoryTopic: schema-history.shop}"}),
     testing_support::ScenarioName());
 
 // --- assignment_needs_claim -------------------------------------------------

@@ -612,6 +612,37 @@ const std::vector<Scenario>& scenarios() {
                 .at_object = true},
            }},
 
+      // --- topic rules against registry entries (issue 11) --------------------
+      {.name = "topic-rules-against-registry-entries",
+       .manifests = "topics-against-registry-entries.yaml",
+       .registry = "topic-facts.yaml",
+       .expected =
+           {
+               {.rule = r::kTopicPrefixDuplicate,
+                .subject = "analytics/new-cdc",
+                .path = kPrefixPath,
+                .message_has = {"topic prefix \"shop\" is also used by registry entry ecommerce/orders-cdc "
+                                "(server id 184001)",
+                                "if ecommerce/orders-cdc no longer exists, mark its registry entry "
+                                "Decommissioned"},
+                .other = "ecommerce/orders-cdc"},
+               {.rule = r::kSchemaHistoryTopicShared,
+                .subject = "analytics/new-cdc",
+                .path = kHistoryPath,
+                .message_has = {"schema history topic \"schema-history.shop\" is also used by registry entry "
+                                "ecommerce/orders-cdc (server id 184001)"},
+                .other = "ecommerce/orders-cdc"},
+               {.rule = r::kSchemaHistoryTopicCollides,
+                .subject = "analytics/archive-cdc2",
+                .path = kPrefixPath,
+                .message_has =
+                    {"the data-topic namespace of topic prefix \"archive\" holds schema history "
+                     "topic \"archive.history\" of registry entry ecommerce/archive-cdc (server id "
+                     "184007, Reserved)",
+                     "if ecommerce/archive-cdc is no longer planned, remove its Reserved registry entry"},
+                .other = "ecommerce/archive-cdc"},
+           }},
+
       // --- KafkaConnect --------------------------------------------------------
       {.name = "connect-strimzi-defaults-collide",
        .manifests = "connect-strimzi-defaults.yaml",

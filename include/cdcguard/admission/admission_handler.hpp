@@ -43,12 +43,15 @@ class AdmissionHandler {
 
   // CREATE and UPDATE are judged; an UPDATE that changes none of the facts the
   // rules read is allowed with its violations as warnings (ratcheting). An
-  // admitted connector's id is recorded as an Active entry (unless dryRun);
-  // a changed id puts the old one into embargo.
+  // admitted connector's id is recorded, with its topic facts, as an Active
+  // entry (Pending with pending_claims) unless dryRun; an entry that lacks the
+  // facts or holds stale ones is brought up to date; a changed id puts the old
+  // one into embargo.
   Response validate(const Request& request);
   // Fills a missing (or "auto") server id with the next free one, and a missing
   // schema history topic from the template, when rules.autoAssign is on. The
-  // claim is written (unless dryRun), so retries get the same id.
+  // claim is written (unless dryRun), with the topics the patched object will
+  // have, so retries get the same id.
   Response mutate(const Request& request);
 
  private:

@@ -37,37 +37,42 @@ bool set_topic_facts(RegistryEntry& entry, const ConnectorFacts& connector);
 
 // Whether `connector`'s id is already written down, so that
 // record_admitted() has nothing to do: every live entry of the connector
-// (there is at most one in a readable registry) holds this id, and at least
-// one does, as Active (or, with a Pending style, as a live Pending claim).
-// True for a connector that does not read a binlog or has no valid id: there
-// is nothing to record. Lapsed Pending entries are not looked at; on a
-// registry the parser accepts they can sit neither on this id nor next to a
-// live entry of the connector, so this is exactly "record_admitted() would
-// not change the registry".
+// (there is at most one in a readable registry) holds this id and records the
+// connector's topic facts as set_topic_facts() would, and at least one does,
+// as Active (or, with a Pending style, as a live Pending claim). True for a
+// connector that does not read a binlog or has no valid id: there is nothing
+// to record. Lapsed Pending entries are not looked at; on a registry the
+// parser accepts they can sit neither on this id nor next to a live entry of
+// the connector, so this is exactly "record_admitted() would not change the
+// registry".
 bool is_recorded(const RegistryIndex& index, const ConnectorFacts& connector, TimePoint now,
                  const ClaimStyle& style);
 
-// Writes `id` down as the claim of `key` (namespace/name):
+// Writes `id` down as the claim of `connector` (keyed by its namespace/name):
 // - a lapsed Pending claim (expired, the connector never seen) on `id`, by
-//   any connector, or of `key`, is removed first: it holds nothing any more,
+//   any connector, or of the key, is removed first: it holds nothing any more,
 //   but the registry parser, which does not know "now", counts every Pending
 //   entry as live, so keeping it next to the new claim would leave a registry
 //   that cannot be read (an id held by two live entries, or a connector with
 //   two live ids);
-// - a live entry of `key` with another id goes into embargo: Decommissioned,
-//   decommissionedAt `now` (a Pending one keeps its claimUid and expiresAt);
-// - a live entry of `key` with `id` is kept when already settled (Active, or
-//   a Pending claim with a Pending style: a retry keeps the first claim's uid
-//   and expiry); otherwise (Reserved before deployment, or a Pending claim
-//   with an Active style) it is claimed in `style`;
-// - with no live entry of `key` on `id`, a new entry is added in `style`,
+// - a live entry of the key with another id goes into embargo:
+//   Decommissioned, decommissionedAt `now` (a Pending one keeps its claimUid
+//   and expiresAt; its topic facts stay as history);
+// - a live entry of the key with `id` is kept when already settled (Active, or
+//   a Pending claim with a Pending style: a retry keeps the first claim's uid,
+//   expiry and cluster); otherwise (Reserved before deployment, or a Pending
+//   claim with an Active style) it is claimed in `style`;
+// - with no live entry of the key on `id`, a new entry is added in `style`,
 //   dated `now`.
+// The entry that holds `id` afterwards records `connector`'s topic facts
+// (set_topic_facts(): filled in when it lacked them, brought up to date when
+// they were stale), and a claim written in a style with a cluster names it.
 // Returns whether the registry changed. It does not check that `id` is free:
 // the rules judge that before a claim is written.
-bool claim_id(Registry& registry, std::string_view key, std::uint32_t id, TimePoint now,
+bool claim_id(Registry& registry, const ConnectorFacts& connector, std::uint32_t id, TimePoint now,
               const ClaimStyle& style);
 
-// Records an admitted connector's id (claim_id() for its key and id). Nothing
+// Records an admitted connector's id (claim_id() with its own id). Nothing
 // for a connector that does not read a binlog or has no valid id. Returns
 // whether the registry changed.
 bool record_admitted(Registry& registry, const ConnectorFacts& connector, TimePoint now,

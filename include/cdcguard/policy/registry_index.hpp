@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -10,15 +12,18 @@
 
 namespace cdcguard {
 
-// Lookups over one Registry (which must outlive it): entries by server id and
-// by connector, reservations by id, teams by namespace.
+// Lookups over one Registry (which must outlive it): entries by server id, by
+// connector and by the topic facts they record, reservations by id, teams by
+// namespace. Every lookup is a hash or tree probe: registries hold 10,000 entries.
 class RegistryIndex {
  public:
+  using Entries = std::vector<const RegistryEntry*>;
+
   explicit RegistryIndex(const Registry& registry);
 
   const Registry& registry() const { return registry_; }
-  const std::vector<const RegistryEntry*>& entries_with_id(std::uint32_t id) const;
-  const std::vector<const RegistryEntry*>& entries_of(std::string_view connector) const;
+  const Entries& entries_with_id(std::uint32_t id) const;
+  const Entries& entries_of(std::string_view connector) const;
   const Reservation* reservation(std::uint32_t id) const;
   const Team* team_for_namespace(std::string_view namespace_name) const;
 
@@ -30,12 +35,32 @@ class RegistryIndex {
   // A Decommissioned entry of another connector whose embargo on `id` still runs.
   const RegistryEntry* embargo_on(std::uint32_t id, std::string_view except_connector, TimePoint now) const;
 
+  // For the topic rules: entries that record a topic fact and may hold their
+  // id (every status but Decommissioned). The caller checks is_live(now),
+  // since a Pending claim lapses.
+  // Entries with exactly this topic prefix.
+  const Entries& entries_with_prefix(std::string_view prefix) const;
+  // Entries with exactly this schema history topic.
+  const Entries& entries_with_history_topic(std::string_view topic) const;
+  // Entries whose topic namespace holds `topic`: topic == their prefix + their
+  // delimiter + at least one more character.
+  Entries namespaces_containing(std::string_view topic) const;
+  // Entries whose prefix is `prefix` + `delimiter` + at least one more character.
+  Entries prefixes_extending(std::string_view prefix, std::string_view delimiter) const;
+  // Entries whose history topic lies in the namespace of `prefix` and
+  // `delimiter`: `prefix` + `delimiter` + at least one more character.
+  Entries history_topics_extending(std::string_view prefix, std::string_view delimiter) const;
+
  private:
   const Registry& registry_;
-  std::unordered_map<std::uint32_t, std::vector<const RegistryEntry*>> by_id_;
-  std::unordered_map<std::string, std::vector<const RegistryEntry*>> by_connector_;
+  std::unordered_map<std::uint32_t, Entries> by_id_;
+  std::unordered_map<std::string, Entries> by_connector_;
   std::unordered_map<std::uint32_t, const Reservation*> reserved_;
   std::unordered_map<std::string, const Team*> team_by_namespace_;
+  // Ordered: the namespace lookups are range scans and tree probes.
+  std::map<std::string, Entries, std::less<>> by_prefix_;
+  std::map<std::string, Entries, std::less<>> by_history_topic_;
+  std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
 };
 
 }  // namespace cdcguard
