@@ -284,7 +284,7 @@ class Reconciler {
     // claim_id() retires: its id rests through the embargo.
     const std::optional<std::uint32_t> moved_from =
         held ? std::optional<std::uint32_t>(held->server_id) : std::nullopt;
-    claim_id(registry_, key, id, now_, ClaimStyle{false, {}, "", name_});
+    claim_id(registry_, c, id, now_, ClaimStyle{false, {}, "", name_});
     index_.reset();
     if (moved_from) report_.changes.push_back({ReconcileStep::Decommission, key, *moved_from});
     for (auto& e : registry_.entries) {
