@@ -446,6 +446,72 @@ TEST_F(FakeParity, ConfigMapWritesAndReadsAnswerAlike) {
   EXPECT_FALSE(stored["fake"]["metadata"].contains("managedFields")) << stored["fake"].dump();
 }
 
+// What leader election does with its Lease (tests/kube/leader_election_test.cpp
+// runs it against the fake): create, read, renew with the resourceVersion
+// read, lose a race (409), release; plus what a Lease refuses that a
+// ConfigMap allows (an update without resourceVersion).
+TEST_F(FakeParity, LeaseWritesAndReadsAnswerAlike) {
+  compare([&](Side& s) {
+    Transcript t;
+    const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/" + ns_ + "/leases";
+    const std::string path = leases + "/parity-lease";
+    const json lease{{"apiVersion", "coordination.k8s.io/v1"},
+                     {"kind", "Lease"},
+                     {"metadata", {{"name", "parity-lease"}}},
+                     {"spec",
+                      {{"holderIdentity", "replica-a_0000beef"},
+                       {"leaseDurationSeconds", 15},
+                       {"acquireTime", "2026-11-25T10:00:00.123456Z"},
+                       {"renewTime", "2026-11-25T10:00:00.123456Z"},
+                       {"leaseTransitions", 0}}}};
+    t.add("GET of a missing Lease", answer_view(s.ask("GET", path)));
+    const Answer created = s.ask("POST", leases, lease);
+    t.add("POST a new Lease", answer_view(created));
+    t.add("POST of an existing name", answer_view(s.ask("POST", leases, lease)));
+    const Answer read = s.ask("GET", path);
+    t.add("GET", answer_view(read));
+    t.add("GET answers what POST answered", object_view(read.body) == object_view(created.body));
+
+    json renewal = read.body;
+    renewal["spec"]["renewTime"] = "2026-11-25T10:00:02.654321Z";
+    const Answer renewed = s.ask("PUT", path, renewal);
+    t.add("PUT of a renewal", answer_view(renewed));
+    t.add("the renewal moves the resourceVersion up", rv_of(renewed.body) > rv_of(read.body));
+    t.add("PUT of the Lease as stored keeps its resourceVersion",
+          rv_of(s.ask("PUT", path, renewed.body).body) == rv_of(renewed.body));
+
+    json rival = renewal;  // still the resourceVersion read before the renewal
+    rival["spec"]["holderIdentity"] = "replica-b_0000cafe";
+    t.add("PUT with a stale resourceVersion", answer_view(s.ask("PUT", path, rival)));
+    json unconditional = rival;
+    unconditional["metadata"].erase("resourceVersion");
+    t.add("PUT without resourceVersion", answer_view(s.ask("PUT", path, unconditional)));
+    t.add("neither wrote", s.ask("GET", path).body["spec"]["holderIdentity"] == "replica-a_0000beef");
+    json missing = lease;  // as a client that read it before it was deleted would send it
+    missing["metadata"]["name"] = "parity-missing";
+    missing["metadata"]["resourceVersion"] = renewed.body["metadata"]["resourceVersion"];
+    t.add("PUT of a missing Lease", answer_view(s.ask("PUT", leases + "/parity-missing", missing)));
+    missing["metadata"].erase("resourceVersion");
+    t.add("PUT of a missing Lease without resourceVersion",
+          answer_view(s.ask("PUT", leases + "/parity-missing", missing)));
+
+    json released = renewed.body;
+    released["spec"]["holderIdentity"] = "";
+    released["spec"]["leaseDurationSeconds"] = 1;
+    t.add("PUT of the release", answer_view(s.ask("PUT", path, released)));
+
+    json stale_delete{{"kind", "DeleteOptions"},
+                      {"apiVersion", "v1"},
+                      {"preconditions", {{"resourceVersion", read.body["metadata"]["resourceVersion"]}}}};
+    const Answer refused = s.ask("DELETE", path, stale_delete);
+    t.add("DELETE with a stale precondition",
+          json{{"status", refused.status}, {"body", numbers_masked(refused.body)}});
+    t.add("DELETE", answer_view(s.ask("DELETE", path)));
+    t.add("GET after DELETE", answer_view(s.ask("GET", path)));
+    return t;
+  });
+}
+
 // The informer's LIST (fieldSelector metadata.name, the resourceVersion it
 // watches from) and the cluster cache's LISTs of custom resources.
 TEST_F(FakeParity, ListsAnswerAlike) {

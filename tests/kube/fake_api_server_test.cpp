@@ -315,6 +315,77 @@ TEST_F(FakeApiServerTest, ConfigMapsCanBeCreatedReadUpdatedAndDeleted) {
   EXPECT_EQ(counters.conflicts, 2);  // the stale PUT and the second POST
 }
 
+// What leader election does with a Lease: create it, read it, update it with
+// the resourceVersion read (a stale one loses), and never without one.
+TEST_F(FakeApiServerTest, LeasesAreWrittenWithResourceVersionCompareAndSwap) {
+  start();
+  const std::string leases = "/apis/coordination.k8s.io/v1/namespaces/kafka/leases";
+  const std::string path = leases + "/reconciler";
+  const json lease = {
+      {"apiVersion", "coordination.k8s.io/v1"},
+      {"kind", "Lease"},
+      {"metadata", {{"name", "reconciler"}}},
+      {"spec", {{"holderIdentity", "a"}, {"leaseDurationSeconds", 15}, {"leaseTransitions", 0}}}};
+  Answer missing = send("GET", path);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body["message"], "leases.coordination.k8s.io \"reconciler\" not found");
+  EXPECT_EQ(missing.body["details"],
+            (json{{"name", "reconciler"}, {"group", "coordination.k8s.io"}, {"kind", "leases"}}));
+
+  Answer created = send("POST", leases, lease);
+  ASSERT_EQ(created.status, 201);
+  EXPECT_EQ(created.body["apiVersion"], "coordination.k8s.io/v1");
+  EXPECT_EQ(created.body["metadata"]["namespace"], "kafka");
+  EXPECT_EQ(created.body["spec"], lease["spec"]);
+  Answer again = send("POST", leases, lease);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body["reason"], "AlreadyExists");
+  EXPECT_EQ(again.body["message"], "leases.coordination.k8s.io \"reconciler\" already exists");
+
+  json renewal = send("GET", path).body;
+  EXPECT_EQ(renewal, created.body);
+  renewal["spec"]["renewTime"] = "2026-11-25T10:00:02.000000Z";
+  Answer renewed = send("PUT", path, renewal);
+  ASSERT_EQ(renewed.status, 200);
+  EXPECT_GT(std::stoull(rv_of(renewed.body)), std::stoull(rv_of(created.body)));
+  EXPECT_EQ(server_->get("Lease", "kafka", "reconciler")->at("spec")["renewTime"],
+            "2026-11-25T10:00:02.000000Z");
+
+  renewal["spec"]["holderIdentity"] = "b";  // still the resourceVersion read before the renewal
+  Answer stale = send("PUT", path, renewal);
+  EXPECT_EQ(stale.status, 409);
+  EXPECT_EQ(stale.body["reason"], "Conflict");
+  EXPECT_EQ(stale.body["message"],
+            "Operation cannot be fulfilled on leases.coordination.k8s.io \"reconciler\": the object has been "
+            "modified; please apply your changes to the latest version and try again");
+
+  renewal["metadata"].erase("resourceVersion");
+  Answer unconditional = send("PUT", path, renewal);
+  EXPECT_EQ(unconditional.status, 422);
+  EXPECT_EQ(unconditional.body["reason"], "Invalid");
+  EXPECT_EQ(
+      unconditional.body["message"],
+      "leases.coordination.k8s.io \"reconciler\" is invalid: metadata.resourceVersion: Invalid value: 0: "
+      "must be specified for an update");
+  EXPECT_EQ(server_->get("Lease", "kafka", "reconciler")->at("spec")["holderIdentity"], "a");
+
+  // A PUT (with a resourceVersion) of a missing Lease creates it.
+  json other = renewal;
+  other["metadata"]["name"] = "other";
+  other["metadata"]["resourceVersion"] = "1";
+  EXPECT_EQ(send("PUT", leases + "/other", other).status, 201);
+  EXPECT_EQ(server_->get("Lease", "kafka", "other")->at("spec")["holderIdentity"], "b");
+
+  // Watched like any other kind.
+  auto w = watch(leases + "?watch=true");
+  const json added = w->next();
+  EXPECT_EQ(added["type"], "ADDED");
+  EXPECT_EQ(added["object"]["kind"], "Lease");
+  EXPECT_EQ(added["object"]["apiVersion"], "coordination.k8s.io/v1");
+  EXPECT_EQ(send("DELETE", path).status, 200);
+  EXPECT_EQ(w->next_of("DELETED")["object"]["metadata"]["name"], "reconciler");
+}
+
 TEST_F(FakeApiServerTest, ConcurrentPutsWithTheSameResourceVersionRaceAndOneWins) {
   start();
   const json stored = server_->apply(configmap("kafka", "registry", "zero"));

@@ -654,6 +654,55 @@ TEST_F(LeaderElectionTest, StopReleasesAndEndsTheThreads) {
   EXPECT_EQ(leases_.holder(kLease), "");
 }
 
+// ---- over HTTPS --------------------------------------------------------------------
+
+// The same election through KubeClient over HTTPS to the fake API server,
+// which keeps Leases as the real one does: the bodies the elector sends are
+// accepted there, and the Lease it leaves behind is the one a person reads.
+class LeaderElectionOverHttps : public FakeClusterFixture {};
+
+TEST_F(LeaderElectionOverHttps, OneOfTwoLeadsAndAReleaseHandsTheLeaseOver) {
+  auto clock = std::make_shared<FakeClock>();
+  const auto make = [&](kube::KubeClient& c, const std::string& identity) {
+    kube::LeaderElectionOptions o;
+    o.namespace_name = kRegistryNamespace;
+    o.identity = identity;
+    o.clock = clock;
+    return std::make_unique<LeaderElector>(c, o);
+  };
+  auto client_a = client();
+  auto client_b = client();
+  auto a = make(*client_a, "replica-a_0001");
+  auto b = make(*client_b, "replica-b_0002");
+  a->step();
+  b->step();
+  EXPECT_TRUE(a->is_leader());
+  EXPECT_FALSE(b->is_leader());
+  EXPECT_EQ(b->leader(), "replica-a_0001");
+  const auto stored = [&] {
+    return api_->get("Lease", kRegistryNamespace, "cdc-guard-reconciler").value_or(json());
+  };
+  const json first = stored();
+  EXPECT_EQ(first["spec"]["holderIdentity"], "replica-a_0001");
+  EXPECT_EQ(first["spec"]["leaseDurationSeconds"], 15);
+
+  clock->advance(2s);
+  a->step();
+  EXPECT_TRUE(a->is_leader());
+  EXPECT_NE(stored()["metadata"]["resourceVersion"], first["metadata"]["resourceVersion"]);
+  EXPECT_NE(stored()["spec"]["renewTime"], first["spec"]["renewTime"]);
+
+  EXPECT_TRUE(a->release());
+  EXPECT_EQ(stored()["spec"]["holderIdentity"], "");
+  EXPECT_EQ(stored()["spec"]["leaseDurationSeconds"], 1);
+  b->step();
+  EXPECT_TRUE(b->is_leader());
+  EXPECT_EQ(stored()["spec"]["holderIdentity"], "replica-b_0002");
+  EXPECT_EQ(stored()["spec"]["leaseTransitions"], 1);
+  b->stop();
+  EXPECT_EQ(stored()["spec"]["holderIdentity"], "");
+}
+
 // ---- options, identity, metrics ----------------------------------------------------
 
 TEST_F(LeaderElectionTest, OptionsThatCouldMakeTwoLeadersAreRefused) {

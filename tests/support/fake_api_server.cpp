@@ -32,19 +32,22 @@ using json = nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kStrimziGroup = "kafka.strimzi.io";
+constexpr const char* kCoordinationGroup = "coordination.k8s.io";
 
 struct ResourceType {
   const char* kind;
   const char* plural;
-  bool strimzi;
+  const char* group;  // "" for the core group
+  bool strimzi;       // a custom resource (served in each strimzi version)
 };
 
-constexpr ResourceType kConfigMaps{"ConfigMap", "configmaps", false};
-constexpr ResourceType kKafkaConnectors{"KafkaConnector", "kafkaconnectors", true};
-constexpr ResourceType kKafkaConnects{"KafkaConnect", "kafkaconnects", true};
+constexpr ResourceType kConfigMaps{"ConfigMap", "configmaps", "", false};
+constexpr ResourceType kLeases{"Lease", "leases", kCoordinationGroup, false};
+constexpr ResourceType kKafkaConnectors{"KafkaConnector", "kafkaconnectors", kStrimziGroup, true};
+constexpr ResourceType kKafkaConnects{"KafkaConnect", "kafkaconnects", kStrimziGroup, true};
 
 const ResourceType* resource_by_kind(const std::string& kind) {
-  for (const ResourceType* type : {&kConfigMaps, &kKafkaConnectors, &kKafkaConnects}) {
+  for (const ResourceType* type : {&kConfigMaps, &kLeases, &kKafkaConnectors, &kKafkaConnects}) {
     if (kind == type->kind) return type;
   }
   return nullptr;
@@ -57,9 +60,14 @@ const ResourceType* strimzi_resource_by_plural(const std::string& plural) {
   return nullptr;
 }
 
+// The kind as apierrors spells it in "is invalid" and precondition messages.
+std::string qualified_kind(const ResourceType& type) {
+  return *type.group ? std::string(type.kind) + "." + type.group : std::string(type.kind);
+}
+
 // The resource name as the API server spells it in messages and details.kind.
 std::string qualified_plural(const ResourceType& type) {
-  return type.strimzi ? std::string(type.plural) + "." + kStrimziGroup : std::string(type.plural);
+  return *type.group ? std::string(type.plural) + "." + type.group : std::string(type.plural);
 }
 
 std::string reason_for(int code) {
@@ -117,7 +125,7 @@ json status_body(int code, const std::string& reason, const std::string& message
 
 json object_details(const ResourceType& type, const std::string& name) {
   json details{{"name", name}};
-  if (type.strimzi) details["group"] = kStrimziGroup;
+  if (*type.group) details["group"] = type.group;
   details["kind"] = type.plural;
   return details;
 }
@@ -201,7 +209,8 @@ struct Filter {
   }
 
   std::string api_version() const {
-    return type->strimzi ? std::string(kStrimziGroup) + "/" + version : "v1";
+    if (type->strimzi) return std::string(kStrimziGroup) + "/" + version;
+    return *type->group ? std::string(type->group) + "/v1" : "v1";
   }
 };
 
@@ -525,13 +534,13 @@ struct FakeApiServer::Impl {
         filter.namespace_name = s[3];
         if (n == 5) {
           if (get) return collection(req, res, filter, watch);
-          if (method == "POST") return create_configmap(req, res, s[3]);
+          if (method == "POST") return create_object(req, res, kConfigMaps, s[3]);
           return reply_method_not_allowed(res);
         }
         if (n == 6) {
           if (get) return get_object(res, kConfigMaps, filter, s[5]);
-          if (method == "PUT") return update_configmap(req, res, s[3], s[5]);
-          if (method == "DELETE") return delete_configmap(req, res, s[3], s[5]);
+          if (method == "PUT") return update_object(req, res, kConfigMaps, s[3], s[5]);
+          if (method == "DELETE") return delete_object(req, res, kConfigMaps, s[3], s[5]);
           return reply_method_not_allowed(res);
         }
       }
@@ -550,6 +559,7 @@ struct FakeApiServer::Impl {
         }
         return reply(res, 200, json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", groups}});
       }
+      if (s[1] == kCoordinationGroup) return route_leases(req, res, s, watch);
       if (s[1] != kStrimziGroup || options.strimzi_versions.empty()) return reply_page_not_found(res);
       if (n == 2) {
         if (!get) return reply_method_not_allowed(res);
@@ -582,6 +592,32 @@ struct FakeApiServer::Impl {
       return get_object(res, *filter.type, filter, s[6]);
     }
     reply_page_not_found(res);
+  }
+
+  // coordination.k8s.io/v1 Leases, written by clients like ConfigMaps. The
+  // group's discovery documents are not served.
+  void route_leases(const httplib::Request& req, httplib::Response& res, const std::vector<std::string>& s,
+                    bool watch) {
+    const std::size_t n = s.size();
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    if (n < 4 || s[2] != "v1") return reply_page_not_found(res);
+    Filter filter;
+    filter.type = &kLeases;
+    if (n == 4 && s[3] == "leases") {
+      if (!get) return reply_method_not_allowed(res);
+      return collection(req, res, filter, watch);
+    }
+    if (s[3] != "namespaces" || n < 6 || n > 7 || s[5] != "leases") return reply_page_not_found(res);
+    filter.namespace_name = s[4];
+    if (n == 6) {
+      if (get) return collection(req, res, filter, watch);
+      if (req.method == "POST") return create_object(req, res, kLeases, s[4]);
+      return reply_method_not_allowed(res);
+    }
+    if (get) return get_object(res, kLeases, filter, s[6]);
+    if (req.method == "PUT") return update_object(req, res, kLeases, s[4], s[6]);
+    if (req.method == "DELETE") return delete_object(req, res, kLeases, s[4], s[6]);
+    return reply_method_not_allowed(res);
   }
 
   // --- discovery -------------------------------------------------------------
@@ -828,18 +864,19 @@ struct FakeApiServer::Impl {
     return true;
   }
 
-  // --- ConfigMap writes ----------------------------------------------------------
+  // --- writes of ConfigMaps and Leases ------------------------------------------------
 
-  // Returns false (and answers) when the body is not a ConfigMap for this URL.
-  static bool parse_configmap_body(const httplib::Request& req, httplib::Response& res, const std::string& ns,
-                                   json& body) {
+  // Returns false (and answers) when the body is not a `type` for this URL.
+  static bool parse_body(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                         const std::string& ns, json& body) {
     body = json::parse(req.body, nullptr, false);
     if (!body.is_object() || (body.contains("metadata") && !body["metadata"].is_object())) {
       reply_status(res, 400, "BadRequest", "the body of the request was in an unknown format");
       return false;
     }
-    if (body.contains("kind") && body["kind"] != "ConfigMap") {
-      reply_status(res, 400, "BadRequest", "the kind of the object does not match: expected ConfigMap");
+    if (body.contains("kind") && body["kind"] != type.kind) {
+      reply_status(res, 400, "BadRequest",
+                   std::string("the kind of the object does not match: expected ") + type.kind);
       return false;
     }
     json& meta = body["metadata"];
@@ -852,44 +889,57 @@ struct FakeApiServer::Impl {
       reply_status(res, 400, "BadRequest", "metadata.resourceVersion must be a string");
       return false;
     }
-    body["kind"] = "ConfigMap";
-    body["apiVersion"] = "v1";
+    body["kind"] = type.kind;
+    body["apiVersion"] = *type.group ? std::string(type.group) + "/v1" : "v1";
     meta["namespace"] = ns;
     return true;
   }
 
-  void create_configmap(const httplib::Request& req, httplib::Response& res, const std::string& ns) {
+  void create_object(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                     const std::string& ns) {
     json body;
-    if (!parse_configmap_body(req, res, ns, body)) return;
+    if (!parse_body(req, res, type, ns, body)) return;
     const std::string name = body["metadata"].value("name", std::string());
     if (name.empty()) {
-      return reply_status(
-          res, 422, "Invalid",
-          "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is "
-          "required",
-          json{{"kind", "ConfigMap"},
-               {"causes", json::array({json{{"reason", "FieldValueRequired"},
-                                            {"message", "Required value: name or generateName is required"},
-                                            {"field", "metadata.name"}}})}});
+      return reply_invalid(res, type, false, "", "metadata.name", "FieldValueRequired",
+                           "Required value: name or generateName is required");
     }
     std::lock_guard lock(mu);
-    if (objects.count(Key{kConfigMaps.kind, ns, name})) {
+    if (objects.count(Key{type.kind, ns, name})) {
       ++counters.conflicts;
-      return reply_status(res, 409, "AlreadyExists", "configmaps \"" + name + "\" already exists",
-                          object_details(kConfigMaps, name));
+      return reply_status(res, 409, "AlreadyExists",
+                          qualified_plural(type) + " \"" + name + "\" already exists",
+                          object_details(type, name));
     }
     stamp_new(body);
-    reply(res, 201, commit(kConfigMaps, ns, name, "ADDED", std::move(body)));
+    reply(res, 201, commit(type, ns, name, "ADDED", std::move(body)));
   }
 
-  void update_configmap(const httplib::Request& req, httplib::Response& res, const std::string& ns,
-                        const std::string& name) {
-    {
+  // 422 Invalid with one cause, as apierrors.NewInvalid words it. The object
+  // is named by its kind where validation refuses it (a missing name), by its
+  // resource where the update path does (a missing resourceVersion).
+  static void reply_invalid(httplib::Response& res, const ResourceType& type, bool by_resource,
+                            const std::string& name, const std::string& field, const std::string& reason,
+                            const std::string& message) {
+    json details = json::object();
+    if (!name.empty()) details["name"] = name;
+    if (*type.group) details["group"] = type.group;
+    details["kind"] = by_resource ? type.plural : type.kind;
+    details["causes"] = json::array({json{{"reason", reason}, {"message", message}, {"field", field}}});
+    reply_status(res, 422, "Invalid",
+                 (by_resource ? qualified_plural(type) : qualified_kind(type)) + " \"" + name +
+                     "\" is invalid: " + field + ": " + message,
+                 details);
+  }
+
+  void update_object(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                     const std::string& ns, const std::string& name) {
+    if (&type == &kConfigMaps) {
       std::lock_guard lock(mu);
       ++counters.configmap_puts;
     }
     json body;
-    if (!parse_configmap_body(req, res, ns, body)) return;
+    if (!parse_body(req, res, type, ns, body)) return;
     json& meta = body["metadata"];
     const std::string body_name = meta.value("name", std::string());
     if (body_name != name) {
@@ -898,7 +948,7 @@ struct FakeApiServer::Impl {
           "the name of the object (" + body_name + ") does not match the name on the URL (" + name + ")");
     }
     std::chrono::milliseconds delay{0};
-    {
+    if (&type == &kConfigMaps) {
       std::lock_guard lock(mu);
       delay = put_delay;
     }
@@ -908,22 +958,33 @@ struct FakeApiServer::Impl {
       std::unique_lock lock(mu);
       changed.wait_for(lock, delay, [&] { return stopping; });
     }
+    const std::string wanted_rv = meta.value("resourceVersion", std::string());
+    // A Lease's strategy refuses unconditional updates (a ConfigMap's allows
+    // them), and creates a missing Lease on update (a ConfigMap's does not).
+    const bool lease = &type == &kLeases;
+    if (wanted_rv.empty() && lease) {
+      return reply_invalid(res, type, true, name, "metadata.resourceVersion", "FieldValueInvalid",
+                           "Invalid value: 0: must be specified for an update");
+    }
     std::lock_guard lock(mu);
-    const auto it = objects.find(Key{kConfigMaps.kind, ns, name});
+    const auto it = objects.find(Key{type.kind, ns, name});
+    if (it == objects.end() && lease) {
+      stamp_new(body);
+      return reply(res, 201, commit(type, ns, name, "ADDED", std::move(body)));
+    }
     if (it == objects.end()) {
-      return reply_status(res, 404, "NotFound", "configmaps \"" + name + "\" not found",
-                          object_details(kConfigMaps, name));
+      return reply_status(res, 404, "NotFound", qualified_plural(type) + " \"" + name + "\" not found",
+                          object_details(type, name));
     }
     const json& stored = it->second;
     const std::string& stored_rv = stored["metadata"]["resourceVersion"].get_ref<const std::string&>();
-    const std::string wanted_rv = meta.value("resourceVersion", std::string());
     if (!wanted_rv.empty() && wanted_rv != stored_rv) {
       ++counters.conflicts;
       return reply_status(res, 409, "Conflict",
-                          "Operation cannot be fulfilled on configmaps \"" + name +
+                          "Operation cannot be fulfilled on " + qualified_plural(type) + " \"" + name +
                               "\": the object has been modified; please apply your changes to the latest "
                               "version and try again",
-                          object_details(kConfigMaps, name));
+                          object_details(type, name));
     }
     // uid and creationTimestamp are the server's, whatever the client sent.
     for (const char* field : {"uid", "creationTimestamp"}) {
@@ -932,11 +993,11 @@ struct FakeApiServer::Impl {
     meta["resourceVersion"] = stored_rv;
     // Like the real server (and etcd), an update that changes nothing writes nothing.
     if (body == stored) return reply(res, 200, stored);
-    reply(res, 200, commit(kConfigMaps, ns, name, "MODIFIED", std::move(body)));
+    reply(res, 200, commit(type, ns, name, "MODIFIED", std::move(body)));
   }
 
-  void delete_configmap(const httplib::Request& req, httplib::Response& res, const std::string& ns,
-                        const std::string& name) {
+  void delete_object(const httplib::Request& req, httplib::Response& res, const ResourceType& type,
+                     const std::string& ns, const std::string& name) {
     std::string precondition_rv;
     if (!req.body.empty()) {
       const json options_body = json::parse(req.body, nullptr, false);
@@ -946,23 +1007,26 @@ struct FakeApiServer::Impl {
       }
     }
     std::lock_guard lock(mu);
-    const auto it = objects.find(Key{kConfigMaps.kind, ns, name});
+    const auto it = objects.find(Key{type.kind, ns, name});
     if (it == objects.end()) {
-      return reply_status(res, 404, "NotFound", "configmaps \"" + name + "\" not found",
-                          object_details(kConfigMaps, name));
+      return reply_status(res, 404, "NotFound", qualified_plural(type) + " \"" + name + "\" not found",
+                          object_details(type, name));
     }
     const json stored = it->second;
     const std::string stored_rv = stored["metadata"].value("resourceVersion", std::string());
     if (!precondition_rv.empty() && precondition_rv != stored_rv) {
+      json details{{"name", name}};
+      if (*type.group) details["group"] = type.group;
+      details["kind"] = type.kind;
       return reply_status(res, 409, "Conflict",
-                          "Operation cannot be fulfilled on ConfigMap \"" + name +
+                          "Operation cannot be fulfilled on " + qualified_kind(type) + " \"" + name +
                               "\": the ResourceVersion in the precondition (" + precondition_rv +
                               ") does not match the ResourceVersion in record (" + stored_rv +
                               "). The object might have been modified",
-                          json{{"name", name}, {"kind", "ConfigMap"}});
+                          details);
     }
-    commit(kConfigMaps, ns, name, "DELETED", stored);
-    json details = object_details(kConfigMaps, name);
+    commit(type, ns, name, "DELETED", stored);
+    json details = object_details(type, name);
     details["uid"] = stored["metadata"].value("uid", std::string());
     reply(res, 200,
           json{{"kind", "Status"},

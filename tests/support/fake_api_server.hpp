@@ -51,6 +51,13 @@
 //     without a name 422 Invalid (with its cause); a missing object 404
 //     NotFound; DELETE answers a Status with status Success (details with
 //     the uid), and a stale preconditions.resourceVersion 409 Conflict.
+//   - Leases (coordination.k8s.io/v1): GET, PUT, POST, DELETE, LIST and WATCH,
+//     as ConfigMaps (messages name leases.coordination.k8s.io), except as the
+//     Lease strategy has it: a PUT without metadata.resourceVersion is refused
+//     with 422 Invalid ("must be specified for an update"; no unconditional
+//     update), and a PUT (with one) of a missing Lease creates it (201). The
+//     spec is not validated, set_put_delay() does not apply, and the group's
+//     discovery documents are not served (404).
 //   - kafka.strimzi.io KafkaConnector and KafkaConnect: LIST and WATCH in all
 //     namespaces or one (and GET of one), in each served version (apiVersion
 //     rewritten to the version asked for); a version not served answers 404
@@ -130,7 +137,7 @@ class FakeApiServer {
   // apiVersion, kind, metadata.name and metadata.namespace; create or replace.
   // Returns the stored object (with resourceVersion).
   nlohmann::json apply(const nlohmann::json& object);
-  // Deletes; true when it existed. `kind` is "ConfigMap", "KafkaConnector" or "KafkaConnect".
+  // Deletes; true when it existed. `kind` is "ConfigMap", "Lease", "KafkaConnector" or "KafkaConnect".
   bool remove(const std::string& kind, const std::string& namespace_name, const std::string& name);
   // The stored object, as last written, or nullopt.
   std::optional<nlohmann::json> get(const std::string& kind, const std::string& namespace_name,
