@@ -19,7 +19,7 @@ namespace cdcguard {
 // so the id is recorded Active (no claimUid, no expiresAt). In a cluster it is
 // Pending, with the uid of the admission request that claims it, and lapses
 // `ttl` after `now` unless the reconciler sees the connector first
-// (claim_confirmation.hpp).
+// (reconciler.hpp, step 1).
 struct ClaimStyle {
   bool pending = false;
   std::chrono::seconds ttl{300};
