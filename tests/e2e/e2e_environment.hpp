@@ -29,7 +29,9 @@ struct E2eWorld {
 // The shared world; valid inside tests.
 E2eWorld& world();
 
-// A KafkaConnector manifest for a Debezium MySQL connector.
+// A KafkaConnector manifest for a Debezium MySQL connector. `extra_metadata`
+// lines follow the labels (strimzi.io/cluster, at 4 spaces): more labels at 4
+// spaces, other metadata at 2.
 struct ConnectorSpec {
   std::string ns;
   std::string name;  // empty with generate_name set

@@ -186,7 +186,7 @@ TEST(Reconciler, APendingClaimWhoseCreateAnotherWebhookRefusedLapsesAndIsRemoved
   const std::string yaml = connector_yaml({.ns = ns,
                                            .name = "orders-cdc",
                                            .server_id = 184310,
-                                           .extra_metadata = "  labels: {e2e-refuse: \"yes\"}"});
+                                           .extra_metadata = "    e2e-refuse: \"yes\"\n"});
   // The refuser is called once the API server has read its configuration.
   ProcessResult refused;
   ASSERT_TRUE(eventually([&] {
