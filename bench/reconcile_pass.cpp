@@ -36,7 +36,8 @@ ConnectorFacts connector(int i) {
   f.connector_class = std::string(kMySqlConnectorClass);
   f.server_id = parse_server_id(std::to_string(100000 + i), true);
   f.topic_prefix = {"prefix-" + std::to_string(i), "topic.prefix", 0, false};
-  f.history_topic = {"schema-history.prefix-" + std::to_string(i), "schema.history.internal.kafka.topic", 0, false};
+  f.history_topic = {"schema-history.prefix-" + std::to_string(i), "schema.history.internal.kafka.topic", 0,
+                     false};
   return f;
 }
 

@@ -147,7 +147,9 @@ std::optional<ReconcileReport> ClusterRuntime::reconcile_now() {
     if ((report.changed() || !report.not_adopted.empty()) && options_.on_reconciled)
       options_.on_reconciled(report);
     return report;
-  } catch (const StoreError& e) {
+  } catch (const std::exception& e) {
+    // The store could not be read or written (StoreError), or a bug: the
+    // pass is lost, the process and the next pass are not.
     {
       std::lock_guard guard(mutex_);
       ++counters_.failures;

@@ -277,8 +277,8 @@ std::string CdcGuardInstall::replica_metrics(std::size_t i) const {
   return http_get_text(replicas_.at(i).metrics_port, "/metrics");
 }
 
-std::string CdcGuardInstall::replica_log(std::size_t i) const {
-  return replicas_.at(i).process.log_tail();
+std::string CdcGuardInstall::replica_log(std::size_t i, std::size_t bytes) const {
+  return replicas_.at(i).process.log_tail(bytes);
 }
 
 void CdcGuardInstall::stop_replica(std::size_t i) {

@@ -50,7 +50,7 @@ class CdcGuardInstall {
   static std::string replica_identity(std::size_t i);
   // GET /metrics of replica i ("" when it does not answer).
   std::string replica_metrics(std::size_t i) const;
-  std::string replica_log(std::size_t i) const;
+  std::string replica_log(std::size_t i, std::size_t bytes = 1 << 20) const;  // its last `bytes`
   // Another `cdc-guard serve` against the same registry ConfigMap, as the
   // same ServiceAccount (not behind the webhook configurations): another
   // cluster's reconciler, say.

@@ -86,6 +86,7 @@ TEST(Reconciler, ADeletedConnectorIsDecommissionedAndItsIdRestsUntilTheEmbargoEn
   EXPECT_EQ(active.topic_prefix, ns + ".orders-cdc");
   EXPECT_EQ(active.schema_history_topic, "schema-history." + ns + ".orders-cdc");
 
+  const std::string day_before = today();
   const auto deleted = kubectl({"delete", "kafkaconnector.kafka.strimzi.io", "orders-cdc", "-n", ns});
   ASSERT_TRUE(deleted.ok()) << deleted.describe();
   ASSERT_TRUE(eventually([&] {
@@ -95,7 +96,8 @@ TEST(Reconciler, ADeletedConnectorIsDecommissionedAndItsIdRestsUntilTheEmbargoEn
       << install().replica_logs();
   const auto gone = entries_of(registry_now(), key)[0];
   ASSERT_TRUE(gone.decommissioned_at.has_value());
-  EXPECT_EQ(format_date(date_of(*gone.decommissioned_at)), today());
+  const std::string day = format_date(date_of(*gone.decommissioned_at));
+  EXPECT_TRUE(day == day_before || day == today()) << day << " is the day the deletion was seen";
   EXPECT_EQ(gone.server_id, 184300u);
   const std::string md = kubectl({"get", "configmap", kRegistryConfigMap, "-n", kReleaseNamespace,
                                   "-o=jsonpath={.data.registry\\.md}"})
@@ -183,10 +185,8 @@ TEST(Reconciler, APendingClaimWhoseCreateAnotherWebhookRefusedLapsesAndIsRemoved
   const auto ns = new_namespace("refused");
   const std::string key = ns + "/orders-cdc";
   Refuser refuser;
-  const std::string yaml = connector_yaml({.ns = ns,
-                                           .name = "orders-cdc",
-                                           .server_id = 184310,
-                                           .extra_metadata = "    e2e-refuse: \"yes\"\n"});
+  const std::string yaml = connector_yaml(
+      {.ns = ns, .name = "orders-cdc", .server_id = 184310, .extra_metadata = "    e2e-refuse: \"yes\"\n"});
   // The refuser is called once the API server has read its configuration.
   ProcessResult refused;
   ASSERT_TRUE(eventually([&] {
@@ -214,6 +214,7 @@ struct WebhooksAway {
 
 TEST(Reconciler, ConnectorsMadeWhileTheWebhookWasAwayAreAdoptedUnlessTheirIdIsTaken) {
   const auto ns = new_namespace("adopt");
+  const std::string made_on = today();
   {
     WebhooksAway away;
     for (const auto& [name, id] : std::vector<std::pair<std::string, long>>{{"first-cdc", 184320},
@@ -237,16 +238,24 @@ TEST(Reconciler, ConnectorsMadeWhileTheWebhookWasAwayAreAdoptedUnlessTheirIdIsTa
   EXPECT_EQ(first.server_id, 184320u);
   EXPECT_EQ(first.cluster, "default");
   EXPECT_EQ(first.uid, stored(ns, "first-cdc", "{.metadata.uid}"));
-  EXPECT_EQ(first.date, date_of(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
-  // Two connectors on one id, a reserved id, an id in embargo (legacy/retired-cdc): none adopted.
-  for (const char* name : {"twin-a-cdc", "twin-b-cdc", "reserved-cdc", "resting-cdc"})
+  ASSERT_TRUE(first.date.has_value());
+  EXPECT_TRUE(format_date(*first.date) == today() || format_date(*first.date) == made_on)
+      << "dated the day it was adopted";
+  // A reserved id and an id in embargo (legacy/retired-cdc): not adopted.
+  for (const char* name : {"reserved-cdc", "resting-cdc"})
     EXPECT_TRUE(entries_of(r, ns + "/" + name).empty()) << name << "\n" << install().registry_yaml();
+  // Two connectors on one id: a pass that sees both adopts neither; one that
+  // ran between the two creates adopted the first. Never both.
+  const bool a_held = live_entry(r, ns + "/twin-a-cdc").has_value();
+  const bool b_held = live_entry(r, ns + "/twin-b-cdc").has_value();
+  EXPECT_FALSE(a_held && b_held) << install().registry_yaml();
+  EXPECT_FALSE(b_held && !a_held) << "twin-b-cdc was created second\n" << install().registry_yaml();
   // ... and reported: the leader logs each one and counts them.
   ASSERT_TRUE(eventually([&] {
     const int leader = leader_replica();
     if (leader < 0) return false;
     const std::string log = install().replica_log(static_cast<std::size_t>(leader));
-    return log.find(ns + "/twin-a-cdc") != std::string::npos &&
+    return log.find(ns + "/twin-b-cdc") != std::string::npos &&
            log.find(ns + "/reserved-cdc") != std::string::npos &&
            log.find(ns + "/resting-cdc") != std::string::npos;
   })) << install().replica_logs();
@@ -258,7 +267,7 @@ TEST(Reconciler, ConnectorsMadeWhileTheWebhookWasAwayAreAdoptedUnlessTheirIdIsTa
   const std::string metrics = install().replica_metrics(static_cast<std::size_t>(leader));
   ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(cdcguard_reconcile_not_adopted (\d+))")))
       << metrics;
-  EXPECT_GE(std::stoi(m[1]), 4);
+  EXPECT_GE(std::stoi(m[1]), a_held ? 3 : 4);
   EXPECT_THAT(metrics, HasSubstr("cdcguard_leader 1"));
   // Clean up: the twins and the others would be reported by every later pass.
   for (const char* name : {"twin-a-cdc", "twin-b-cdc", "reserved-cdc", "resting-cdc"})
@@ -372,15 +381,16 @@ TEST(Reconciler, TwoClustersSharingTheRegistryNeverDecommissionEachOthersEntries
       << us.log_tail();
 
   // Our reconciler sees every namespace and no far-away/ghost-cdc, and has
-  // passed many times since: the entry of cluster "us" is still Active.
-  const int leader = leader_replica();
-  ASSERT_GE(leader, 0);
+  // passed many times since (counted over the replicas: the Lease may move).
   const auto passes = [&] {
-    std::smatch m;
-    const std::string metrics = install().replica_metrics(static_cast<std::size_t>(leader));
-    return std::regex_search(metrics, m, std::regex(R"(cdcguard_reconcile_passes_total (\d+))"))
-               ? std::stol(m[1])
-               : -1L;
+    long total = 0;
+    for (std::size_t i = 0; i < install().replicas(); ++i) {
+      std::smatch m;
+      const std::string metrics = install().replica_metrics(i);
+      if (std::regex_search(metrics, m, std::regex(R"(cdcguard_reconcile_passes_total (\d+))")))
+        total += std::stol(m[1]);
+    }
+    return total;
   };
   const long before = passes();
   ASSERT_TRUE(eventually([&] { return passes() >= before + 3; })) << install().replica_logs();
