@@ -67,14 +67,17 @@ void ClusterRuntime::stop_reconciling() {
     stopping_ = true;
   }
   wake_.notify_all();
-  // Released first: a pass still running cannot write once the lease is gone
-  // (it asks leading() inside the write).
-  if (elector_) elector_->stop();
-  if (loop_.joinable()) loop_.join();
+  // Released at once, without waiting for a pass in flight (it may wait up
+  // to the store's deadline): that pass asks leading() right before its
+  // write, and from here on the answer is no. So readiness can go off
+  // straight after.
+  if (elector_) elector_->release();
 }
 
 void ClusterRuntime::stop() {
   stop_reconciling();
+  if (elector_) elector_->stop();
+  if (loop_.joinable()) loop_.join();
   client_->stop_streams();
   claims_client_->stop_streams();
   if (lease_client_) lease_client_->stop_streams();

@@ -77,7 +77,9 @@ class ClusterRuntime {
   // The store's and the cache's informers, the election, then the reconciler.
   void start();
   // SIGTERM's first step: the reconciler stops and the Lease is released, so
-  // another replica takes over at once; admissions go on. Idempotent.
+  // another replica takes over at once; admissions go on. Returns once the
+  // release is written (or failed), without waiting for a pass in flight,
+  // which writes nothing from then on; stop() waits for it. Idempotent.
   void stop_reconciling();
   // Idempotent. Stops reconciling, then the watches: an informer blocked in
   // a watch would otherwise wait out its read timeout.
