@@ -90,6 +90,13 @@ int main(int argc, char** argv) {
     Registry r = pending;
     confirmed = reconcile(r, cluster, now, options).count(ReconcileStep::Confirm);
   });
+  // First install on a cluster that already runs them all: every connector adopted.
+  std::size_t adopted = 0;
+  const Timing adoption = timed(rounds, [&] {
+    Registry r;
+    r.rules = pending.rules;
+    adopted = reconcile(r, cluster, now, options).count(ReconcileStep::Adopt);
+  });
   // The steady state: everything confirmed, nothing to change.
   Registry settled = pending;
   reconcile(settled, cluster, now, options);
@@ -104,8 +111,10 @@ int main(int argc, char** argv) {
   std::printf("entries %d, rounds %d\n", entries, rounds);
   std::printf("burst pass (confirms %zu): median %.1f ms, worst %.1f ms\n", confirmed, burst.median_ms,
               burst.worst_ms);
+  std::printf("adoption pass (adopts %zu): median %.1f ms, worst %.1f ms\n", adopted, adoption.median_ms,
+              adoption.worst_ms);
   std::printf("steady pass (changes nothing: %s): median %.1f ms, worst %.1f ms\n", changed ? "no" : "yes",
               steady.median_ms, steady.worst_ms);
   std::printf("peak RSS %.1f MiB\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
-  return confirmed == static_cast<std::size_t>(entries) && !changed ? 0 : 1;
+  return confirmed == static_cast<std::size_t>(entries) && adopted == confirmed && !changed ? 0 : 1;
 }

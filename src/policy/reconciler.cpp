@@ -99,8 +99,8 @@ class Reconciler {
   // proves nothing and its entry is treated as another cluster's.
   bool in_view(const RegistryEntry& e) const {
     if (namespaces_.empty()) return true;
-    const auto slash = e.connector.find('/');
-    return namespaces_.contains(e.connector.substr(0, slash));
+    const std::string_view key = e.connector;
+    return namespaces_.contains(key.substr(0, key.find('/')));  // no copy: the set compares transparently
   }
   bool ours(const RegistryEntry& e) const { return e.cluster == name_ && in_view(e); }
   bool foreign(const RegistryEntry& e) const {
@@ -239,18 +239,28 @@ class Reconciler {
     }
     if (const Reservation* r = idx.reservation(id))
       return std::pair{AdoptionBlocker::Reserved, id_text + " is reserved (" + r->reason + ")"};
+    const auto embargoed = [&](const RegistryEntry& e) {
+      const auto end = e.embargo_end(registry_.rules.embargo_days);
+      return std::pair{AdoptionBlocker::Embargoed, id_text + " is embargoed until " + format_timestamp(*end) +
+                                                       " (decommissioned by " + e.connector +
+                                                       cluster_note(e) + ")"};
+    };
     for (const RegistryEntry* e : idx.entries_with_id(id)) {
       if (e->connector == key || !written_live(*e)) continue;
+      // An entry an adoption decided earlier in this pass retires: judged as
+      // the Decommissioned entry it becomes when the adoptions are written.
+      if (retiring_.contains(e)) {
+        RegistryEntry retired = *e;
+        retired.status = EntryStatus::Decommissioned;
+        retired.decommissioned_at = now_;
+        if (retired.is_embargoed(now_, registry_.rules.embargo_days)) return embargoed(retired);
+        continue;
+      }
       return std::pair{AdoptionBlocker::HeldByEntry, id_text + " is held by the " +
                                                          std::string(to_string(e->status)) + " entry of " +
                                                          e->connector + cluster_note(*e)};
     }
-    if (const RegistryEntry* e = idx.embargo_on(id, key, now_)) {
-      const auto end = e->embargo_end(registry_.rules.embargo_days);
-      return std::pair{AdoptionBlocker::Embargoed, id_text + " is embargoed until " + format_timestamp(*end) +
-                                                       " (decommissioned by " + e->connector +
-                                                       cluster_note(*e) + ")"};
-    }
+    if (const RegistryEntry* e = idx.embargo_on(id, key, now_)) return embargoed(*e);
     for (const ConnectorFacts* other : cluster_.with_server_id(id)) {
       if (other->key() == key) continue;
       return std::pair{AdoptionBlocker::SharedInCluster,
@@ -260,7 +270,14 @@ class Reconciler {
   }
 
   // Step 4, in key order, so that the report does not depend on how the
-  // cluster view is hashed. Each decision sees the adoptions before it.
+  // cluster view is hashed. Every decision is made with one index of the
+  // registry as steps 1-5 left it, and the adoptions are written after; each
+  // decision still sees the ones before it: a connector adopted on an id is
+  // the only one in the cluster running it (else SharedInCluster blocks
+  // both), so the only mark an adoption leaves on another's verdict is the
+  // entry of the id it moves from, which retiring_ records. (Rebuilding the
+  // index after each adoption made adopting a fleet quadratic: 2,000
+  // connectors took 2.5 s, past the writer's deadline.)
   void adopt_unrecorded() {
     std::vector<const ConnectorFacts*> seen;
     cluster_.for_each([&](const ConnectorFacts& c) {
@@ -268,30 +285,36 @@ class Reconciler {
     });
     std::sort(seen.begin(), seen.end(),
               [](const ConnectorFacts* a, const ConnectorFacts* b) { return a->key() < b->key(); });
-    for (const ConnectorFacts* c : seen) adopt(*c);
+    struct Adoption {
+      const ConnectorFacts* connector;
+      std::optional<std::uint32_t> moved_from;  // the id of its entry that claim_id() retires
+    };
+    std::vector<Adoption> adoptions;
+    for (const ConnectorFacts* c : seen) {
+      const RegistryEntry* held = index().live_entry_of(c->key(), now_);
+      if (held && held->server_id == c->server_id.id && !foreign(*held))
+        continue;  // settled by steps 1 and 5
+      if (auto blocker = blocker_of(*c)) {
+        not_adopted(*c, blocker->first, std::move(blocker->second));
+        continue;
+      }
+      adoptions.push_back({c, held ? std::optional<std::uint32_t>(held->server_id) : std::nullopt});
+      if (held) retiring_.insert(held);
+    }
+    for (const Adoption& a : adoptions) adopt(*a.connector, a.moved_from);
+    retiring_.clear();
+    index_.reset();
   }
 
-  void adopt(const ConnectorFacts& c) {
+  void adopt(const ConnectorFacts& c, std::optional<std::uint32_t> moved_from) {
     const std::string key = c.key();
     const std::uint32_t id = c.server_id.id;
-    const RegistryEntry* held = index().live_entry_of(key, now_);
-    if (held && held->server_id == id && !foreign(*held)) return;  // settled by steps 1 and 5
-    if (auto blocker = blocker_of(c)) {
-      not_adopted(c, blocker->first, std::move(blocker->second));
-      return;
-    }
-    // The connector's entry of another id (Active or Reserved), which
-    // claim_id() retires: its id rests through the embargo.
-    const std::optional<std::uint32_t> moved_from =
-        held ? std::optional<std::uint32_t>(held->server_id) : std::nullopt;
     claim_id(registry_, c, id, now_, ClaimStyle{false, {}, "", name_});
-    index_.reset();
     if (moved_from) report_.changes.push_back({ReconcileStep::Decommission, key, *moved_from});
-    for (auto& e : registry_.entries) {
-      if (e.connector != key || e.server_id != id || e.status != EntryStatus::Active) continue;
-      settle(e, c);
-      record(ReconcileStep::Adopt, e);
-    }
+    // claim_id() appends the new claim: the connector held no live entry with this id.
+    RegistryEntry& e = registry_.entries.back();
+    settle(e, c);
+    record(ReconcileStep::Adopt, e);
   }
 
   // Step 6. Never inside the embargo, however short the history: the
@@ -316,6 +339,7 @@ class Reconciler {
   const std::string name_;
   const std::set<std::string, std::less<>> namespaces_;  // empty: every namespace is in view
   std::optional<RegistryIndex> index_;
+  std::set<const RegistryEntry*> retiring_;  // step 4: entries adoptions decided so far will retire
   ReconcileReport report_;
 };
 
