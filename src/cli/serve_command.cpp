@@ -100,8 +100,8 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
     }
     std::set<std::string> now;
     for (const auto& n : r.not_adopted) {
-      now.insert(n.connector + " " + std::to_string(n.server_id));
-      if (!reported->contains(n.connector + " " + std::to_string(n.server_id)))
+      const auto [it, added] = now.insert(n.connector + " " + std::to_string(n.server_id));
+      if (added && !reported->contains(*it))
         log.warn("connector not adopted into the registry",
                  {{"connector", n.connector},
                   server::LogField::num("serverId", static_cast<long long>(n.server_id)),

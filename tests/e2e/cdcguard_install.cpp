@@ -1,10 +1,5 @@
 #include "e2e/cdcguard_install.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <stdexcept>
 #include <thread>
 
@@ -14,31 +9,6 @@
 namespace cdcguard::e2e {
 
 namespace {
-
-// GET `path` over plain HTTP on 127.0.0.1:`port` (the metrics port); the body,
-// or "" when nothing answers.
-std::string http_get_text(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string out;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-      char buf[8192];
-      for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    }
-  }
-  close(fd);
-  const auto body = out.find("\r\n\r\n");
-  return body == std::string::npos ? "" : out.substr(body + 4);
-}
 
 constexpr auto kReadyGuard = std::chrono::seconds(120);
 
@@ -274,7 +244,11 @@ void CdcGuardInstall::kill_replica(std::size_t i) {
 }
 
 std::string CdcGuardInstall::replica_metrics(std::size_t i) const {
-  return http_get_text(replicas_.at(i).metrics_port, "/metrics");
+  try {
+    return testing_support::plain_http_get(replicas_.at(i).metrics_port, "/metrics").body;
+  } catch (const std::exception&) {
+    return "";  // not listening (stopped, or not started yet)
+  }
 }
 
 std::string CdcGuardInstall::replica_log(std::size_t i, std::size_t bytes) const {
