@@ -28,6 +28,15 @@ e2e: ## build, then run only the end-to-end tests against a real kube-apiserver 
 kube-env: ## start etcd, kube-apiserver and 3 cdc-guard replicas; prints a KUBECONFIG line; Ctrl-C stops
 	./scripts/build.sh && CDCGUARD_KUBE_TOOLS="$$(./scripts/kube-tools.sh)" $(BUILD_DIR)/tests/cdcguard_kube_env
 
+helm: ## build helm from tools/helm/ (cached), print its path
+	./scripts/helm-tool.sh
+
+manifests: ## regenerate manifests/ from charts/cdc-guard
+	./scripts/manifests.sh
+
+chart-test: ## build, then run the chart tests (helm lint/template, install on a real API server)
+	./scripts/build.sh && CDCGUARD_KUBE_TOOLS="$$(./scripts/kube-tools.sh)" CDCGUARD_HELM="$$(./scripts/helm-tool.sh)" ctest --test-dir $(BUILD_DIR) -L chart --output-on-failure
+
 bench: ## run the check and webhook benchmarks (bench/README.md)
 	./bench/check_bench.sh
 	ROUNDS=3 ./bench/webhook.sh
@@ -44,4 +53,4 @@ lint: ## clang-format check (no changes)
 docker-build: ## build the container image
 	docker build -t cdc-guard:dev .
 
-.PHONY: help deps build test demo asan kube-tools e2e kube-env bench bench-claim fmt lint docker-build
+.PHONY: help deps build test demo asan kube-tools e2e kube-env helm manifests chart-test bench bench-claim fmt lint docker-build

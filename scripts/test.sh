@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install dependencies, build, build the real
-# control plane (kube-apiserver, etcd, kubectl from tools/kube/, cached), run
+# control plane (kube-apiserver, etcd, kubectl from tools/kube/, cached) and
+# helm (tools/helm/, cached), run
 # every test, the end-to-end ones (label e2e) against that control plane among
 # them; then a short libFuzzer run of each parser (scripts/fuzz-smoke.sh) and
 # the same suite, without e2e, again under AddressSanitizer and UBSan (build-asan/).
@@ -10,7 +11,8 @@ cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
 CDCGUARD_KUBE_TOOLS="$(./scripts/kube-tools.sh)"
-export CDCGUARD_KUBE_TOOLS
+CDCGUARD_HELM="$(./scripts/helm-tool.sh)"
+export CDCGUARD_KUBE_TOOLS CDCGUARD_HELM
 ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   ./scripts/fuzz-smoke.sh
