@@ -457,3 +457,29 @@ TEST(ChartSchema, RefusesValuesThatCannotWork) {
 
 }  // namespace
 }  // namespace cdcguard::chart
+
+namespace cdcguard::chart {
+namespace {
+
+void leaf_keys(const YAML::Node& node, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& kv : node) {
+    const std::string key = prefix + kv.first.as<std::string>();
+    const bool whole = kv.first.as<std::string>() == "range" || key == "resources";
+    if (kv.second.IsMap() && kv.second.size() > 0 && !whole) {
+      leaf_keys(kv.second, key + ".", out);
+    } else {
+      out.push_back(key);
+    }
+  }
+}
+
+TEST(ChartReadme, DocumentsEveryValue) {
+  const auto readme = e2e::read_file(chart_dir() / "README.md");
+  std::vector<std::string> keys;
+  leaf_keys(YAML::LoadFile((chart_dir() / "values.yaml").string()), "", keys);
+  ASSERT_GT(keys.size(), 50u);
+  for (const auto& key : keys) EXPECT_THAT(readme, HasSubstr("| `" + key + "` |")) << key;
+}
+
+}  // namespace
+}  // namespace cdcguard::chart
