@@ -75,6 +75,12 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
   kube::ClusterRuntime::Options runtime_options;
   runtime_options.registry_namespace = config.configmap_namespace;
   runtime_options.registry_name = config.configmap_name;
+  if (config.split_mode()) {
+    runtime_options.store.policy = kube::ConfigMapName{config.policy_namespace, config.policy_name};
+    runtime_options.store.on_warning = [&log](const std::string& message) {
+      log.warn("registry policy and state", {{"reason", message}});
+    };
+  }
   runtime_options.namespaces = config.namespaces;
   runtime_options.cluster_name = config.cluster_name;
   runtime_options.resync_period = config.resync_period;
@@ -131,9 +137,12 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
   options.handler.cluster = [r] { return r->cache().snapshot(); };
   options.extra_metrics = [r] { return r->metrics(); };
   options.not_ready = [r] { return r->not_ready(); };
-  log.info("cluster mode", {{"server", r->client().server()},
-                            {"source", r->client().config().source},
-                            {"registry", config.configmap_namespace + "/" + config.configmap_name}});
+  log.info("cluster mode",
+           {{"server", r->client().server()},
+            {"source", r->client().config().source},
+            {"registry", config.configmap_namespace + "/" + config.configmap_name},
+            {"policy", config.split_mode() ? config.policy_namespace + "/" + config.policy_name
+                                           : std::string("(none: the registry holds it)")}});
   return runtime;
 }
 

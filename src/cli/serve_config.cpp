@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 #include "cdcguard/model/names.hpp"
 #include "cli/commands.hpp"
@@ -11,7 +13,8 @@ namespace {
 
 constexpr const char* kServeHelp =
     R"(Usage: cdc-guard serve --tls-cert FILE --tls-key FILE --registry-file FILE [options]
-       cdc-guard serve --tls-cert FILE --tls-key FILE --registry-configmap NAMESPACE/NAME [options]
+       cdc-guard serve --tls-cert FILE --tls-key FILE --registry-configmap NAMESPACE/NAME
+                       [--policy-configmap NAMESPACE/NAME] [options]
 
 Runs the admission webhook over HTTPS (TLS 1.2 and 1.3):
   POST /validate   admission.k8s.io/v1 AdmissionReview for KafkaConnector: the verdict
@@ -49,12 +52,32 @@ deleted connector's entry becomes Decommissioned (its id then rests
 embargoDays), a connector with an id and no entry is adopted when the id is
 free. It writes only the registry ConfigMap, never a KafkaConnector.
 
+Split mode (--policy-configmap, with --registry-configmap): the registry is
+two ConfigMaps, both data key `registry.yaml` in the registry format. The
+policy (rules, teams, reserved, exceptions, and entries documented by hand)
+belongs to Helm or GitOps and is only read; the --registry-configmap one is
+the state, the entries cdc-guard claims, confirms and decommissions, as
+`entries:`. Both are watched; every admission, /mutate and the reconciler
+judge against their union: the policy's sections, its entries, and the
+state's entries, which replace the policy's entries of the same connector
+(namespace/name). A policy change applies to the next admission. Writes go
+to the state only: the entries that differ from the policy's (a policy entry
+a change removed stays). The state is created (labelled
+app.kubernetes.io/managed-by=cdc-guard, no entries) when it does not exist.
+A policy that is missing or unreadable, or a union that is not a valid
+registry, denies the admissions that need the registry, fails /readyz, and
+nothing is written.
+
 Options:
   --tls-cert FILE          PEM certificate (chain) served to the API server
   --tls-key FILE           PEM private key of that certificate
   --registry-file FILE     registry YAML (bare, or a ConfigMap manifest; written back bare)
   --registry-configmap NAMESPACE/NAME
-                           the registry ConfigMap (data key registry.yaml)
+                           the registry ConfigMap (data key registry.yaml); with
+                           --policy-configmap, the state, created when absent
+  --policy-configmap NAMESPACE/NAME
+                           split mode: the policy ConfigMap (data key registry.yaml),
+                           read only; the registry is its union with the state
   --kubeconfig FILE        cluster mode: the kubeconfig to use (default: $KUBECONFIG,
                            else the pod's service account, else ~/.kube/config)
   --namespaces A,B         cluster mode: watch connectors in these namespaces only (default: all)
@@ -103,6 +126,15 @@ DURATION: a number with a unit, Go style (500ms, 2s, 1m30s, 1h); a bare number i
 
 Exit codes: 0 stopped by a signal, 2 usage, TLS, registry or listen errors.
 )";
+
+// NAMESPACE/NAME, both non-empty.
+std::pair<std::string, std::string> configmap_flag(const std::string& where, const char* flag) {
+  const auto slash = where.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == where.size() ||
+      where.find('/', slash + 1) != std::string::npos)
+    throw UsageError(std::string(flag) + " must be NAMESPACE/NAME, got \"" + where + "\"");
+  return {where.substr(0, slash), where.substr(slash + 1)};
+}
 
 }  // namespace
 
@@ -208,6 +240,7 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
                                               "--log-level",
                                               "--certificate-poll-ms",
                                               "--registry-configmap",
+                                              "--policy-configmap",
                                               "--kubeconfig",
                                               "--namespaces",
                                               "--on-api-error",
@@ -239,18 +272,21 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
   if (file_mode) {
     config.registry_file = required(parsed, "--registry-file");
     for (const char* flag :
-         {"--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl", "--cluster-name",
-          "--resync-period", "--leader-election", "--leader-election-namespace", "--leader-election-name",
-          "--lease-duration", "--renew-deadline", "--retry-period"})
+         {"--policy-configmap", "--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl",
+          "--cluster-name", "--resync-period", "--leader-election", "--leader-election-namespace",
+          "--leader-election-name", "--lease-duration", "--renew-deadline", "--retry-period"})
       if (parsed.flags.count(flag)) throw UsageError(std::string(flag) + " needs --registry-configmap");
   } else {
-    const std::string where = required(parsed, "--registry-configmap");
-    const auto slash = where.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == where.size() ||
-        where.find('/', slash + 1) != std::string::npos)
-      throw UsageError("--registry-configmap must be NAMESPACE/NAME, got \"" + where + "\"");
-    config.configmap_namespace = where.substr(0, slash);
-    config.configmap_name = where.substr(slash + 1);
+    std::tie(config.configmap_namespace, config.configmap_name) =
+        configmap_flag(required(parsed, "--registry-configmap"), "--registry-configmap");
+    if (auto it = parsed.flags.find("--policy-configmap"); it != parsed.flags.end()) {
+      std::tie(config.policy_namespace, config.policy_name) =
+          configmap_flag(it->second, "--policy-configmap");
+      if (config.policy_namespace == config.configmap_namespace &&
+          config.policy_name == config.configmap_name)
+        throw UsageError(
+            "--policy-configmap must name another ConfigMap than --registry-configmap (the state)");
+    }
     if (auto it = parsed.flags.find("--kubeconfig"); it != parsed.flags.end()) {
       if (it->second.empty()) throw UsageError("--kubeconfig needs a file");
       config.kubeconfig = it->second;

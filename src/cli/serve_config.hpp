@@ -25,6 +25,10 @@ struct ServeConfig {
   // Cluster mode: the registry ConfigMap and what to watch.
   std::string configmap_namespace;
   std::string configmap_name;
+  // Split mode (--policy-configmap; DESIGN.md "Policy and state"): the policy
+  // ConfigMap, read only; the one above then holds the state. Empty: none.
+  std::string policy_namespace;
+  std::string policy_name;
   std::string kubeconfig;               // "": $KUBECONFIG, the service account, ~/.kube/config
   std::vector<std::string> namespaces;  // empty: all
   // The reconciler (DESIGN.md "The reconciler"): this cluster's name in the
@@ -41,6 +45,7 @@ struct ServeConfig {
   std::chrono::milliseconds shutdown_delay{5000};
 
   bool cluster_mode() const { return registry_file.empty(); }
+  bool split_mode() const { return !policy_name.empty(); }
 };
 
 // Throws UsageError (with the message `serve` prints before its help) for an

@@ -96,7 +96,8 @@ void ClusterRuntime::wake() {
 std::string ClusterRuntime::not_ready() const {
   if (!store_->synced()) return store_->status();
   if (!cache_->synced()) return cache_->status();
-  return "";
+  // Split mode: a policy and state that do not form a registry judge nothing.
+  return store_->union_problem();
 }
 
 bool ClusterRuntime::leading() const {

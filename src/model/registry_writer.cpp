@@ -354,6 +354,15 @@ std::string render_checked_registry_yaml(const Registry& r) {
   return render_registry_yaml(r);
 }
 
+std::string render_checked_entries_yaml(const Registry& r) {
+  std::vector<std::string> problems = registry_write_problems(r);
+  if (!problems.empty())
+    throw RegistryError("refusing to write entries that could not be read back", std::move(problems));
+  if (r.entries.empty()) return "entries: []\n";
+  RenderedRegistry rendered = render(r);
+  return rendered.text.substr(rendered.head_size);
+}
+
 std::string render_registry_markdown(const Registry& r) {
   std::ostringstream md;
   md << "# Debezium MySQL/MariaDB server-id registry\n\n";

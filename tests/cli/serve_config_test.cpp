@@ -51,9 +51,19 @@ TEST(ServeConfig, StandaloneDefaults) {
   EXPECT_EQ(c.server.handler.cluster_name, "") << "standalone claims belong to no cluster";
 }
 
+TEST(ServeConfig, PolicyConfigMapSplitsTheRegistry) {
+  const ServeConfig c = parse_serve_args(cluster({"--policy-configmap", "platform/cdc-guard-policy"}));
+  EXPECT_TRUE(c.split_mode());
+  EXPECT_EQ(c.policy_namespace, "platform");
+  EXPECT_EQ(c.policy_name, "cdc-guard-policy");
+  EXPECT_EQ(c.configmap_namespace, "cdc-guard") << "the state";
+  EXPECT_EQ(c.configmap_name, "registry");
+}
+
 TEST(ServeConfig, ClusterDefaults) {
   const ServeConfig c = parse_serve_args(cluster());
   EXPECT_TRUE(c.cluster_mode());
+  EXPECT_FALSE(c.split_mode()) << "without --policy-configmap the registry ConfigMap holds it all";
   EXPECT_EQ(c.configmap_namespace, "cdc-guard");
   EXPECT_EQ(c.configmap_name, "registry");
   EXPECT_EQ(c.kubeconfig, "");
@@ -200,6 +210,12 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{"configmap_with_two_slashes",
                   {"--tls-cert", "c", "--tls-key", "k", "--registry-configmap", "a/b/c"},
                   "--registry-configmap must be NAMESPACE/NAME, got \"a/b/c\""},
+        UsageCase{"policy_with_a_file", standalone({"--policy-configmap", "cdc-guard/policy"}),
+                  "--policy-configmap needs --registry-configmap"},
+        UsageCase{"policy_without_namespace", cluster({"--policy-configmap", "policy"}),
+                  "--policy-configmap must be NAMESPACE/NAME, got \"policy\""},
+        UsageCase{"policy_is_the_state", cluster({"--policy-configmap", "cdc-guard/registry"}),
+                  "--policy-configmap must name another ConfigMap than --registry-configmap (the state)"},
         UsageCase{"kubeconfig_with_a_file", standalone({"--kubeconfig", "kc"}),
                   "--kubeconfig needs --registry-configmap"},
         UsageCase{"claim_ttl_with_a_file", standalone({"--claim-ttl", "60"}),

@@ -85,7 +85,8 @@ class ClusterRuntime {
   // a watch would otherwise wait out its read timeout.
   void stop();
 
-  // "" when the registry ConfigMap was read and every informer synced; else why not.
+  // "" when the registry ConfigMap was read and every informer synced (in
+  // split mode: and the policy and state form a registry); else why not.
   std::string not_ready() const;
   // Whether this replica reconciles now (always, without leader election).
   bool leading() const;

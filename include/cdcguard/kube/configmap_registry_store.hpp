@@ -3,9 +3,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -37,7 +39,28 @@
 //
 // Reads come from a cache kept by a watch on the ConfigMap, so an admission
 // that writes nothing makes no API call.
+//
+// Split mode (Options::policy; DESIGN.md "Policy and state, like spec and
+// status"): the ConfigMap above is the *state*, and a second one, watched the
+// same way and never written, is the *policy*. snapshot() is their union
+// (merge_registry_layers: the policy's sections, its entries overridden per
+// connector by the state's), formed again whenever either changes. update()
+// runs the changes on the union and writes into the state only the entries
+// that differ from the policy's (state_entries_for), keeping whatever else
+// the state document holds. The state document is `entries:` only
+// (render_checked_entries_yaml) unless it holds more (then it is rewritten
+// whole, those sections kept and ignored). A missing state ConfigMap reads as
+// no entries and is created (POST) by the writer: at start, and before a
+// write. A union that cannot be formed (the policy missing, either document
+// unparsable, the union invalid) is never used and never written over.
 namespace cdcguard::kube {
+
+// A ConfigMap by namespace and name.
+struct ConfigMapName {
+  std::string namespace_name;
+  std::string name;
+  std::string str() const { return namespace_name + "/" + name; }
+};
 
 class ConfigMapRegistryStore : public RegistryStore {
  public:
@@ -58,6 +81,13 @@ class ConfigMapRegistryStore : public RegistryStore {
     // Deadlines and pauses; null: the steady clock. The informer uses it too
     // unless informer.clock is set.
     std::shared_ptr<MonotonicClock> clock;
+    // Split mode: the policy ConfigMap (read only); none: the ConfigMap holds
+    // the whole registry.
+    std::optional<ConfigMapName> policy;
+    // Told what an operator should know and the store cannot fix (a state
+    // document with policy sections, which are ignored; a policy entry a
+    // change removed, which the state cannot remove). Each once.
+    std::function<void(const std::string& message)> on_warning;
   };
   struct Stats {
     long long batches = 0;    // batches taken by the writer
@@ -73,11 +103,16 @@ class ConfigMapRegistryStore : public RegistryStore {
   ConfigMapRegistryStore(const ConfigMapRegistryStore&) = delete;
   ConfigMapRegistryStore& operator=(const ConfigMapRegistryStore&) = delete;
 
-  // Starts the watch and the writer.
+  // Starts the watch (both, in split mode) and the writer.
   void start();
   void stop();
-  bool synced() const { return informer_.synced(); }
+  // Every watch has listed once.
+  bool synced() const;
   std::string status() const;
+  // Split mode: why the cached policy and state do not form a registry ("":
+  // they do, or not both read yet, or not split mode). From the caches only.
+  std::string union_problem() const;
+  bool split() const { return policy_ != nullptr; }
 
   // The cached registry. Before the watch's first LIST, or when the ConfigMap
   // was not found by it, read directly. Throws StoreError when the ConfigMap
@@ -95,10 +130,23 @@ class ConfigMapRegistryStore : public RegistryStore {
   std::string describe() const { return namespace_ + "/" + name_; }
 
  private:
-  struct Version;  // one read of the ConfigMap: the object, its resourceVersion, the parsed registry
-  struct Waiting;  // one queued change and the promise its caller waits on
+  struct Version;      // one read of the ConfigMap: the object, its resourceVersion, the parsed registry
+  struct Waiting;      // one queued change and the promise its caller waits on
+  struct PolicyWatch;  // split mode: the policy ConfigMap's watch cache
+  struct Union;        // split mode: the union of one policy and one state version
 
   std::shared_ptr<const Version> read_from_api();
+  // The state version to read: cached, else (split mode) "missing" when the
+  // watch saw none, else read directly.
+  std::shared_ptr<const Version> current_state();
+  // Split mode: the union of the policy and `state` (cached per pair); throws StoreError.
+  std::shared_ptr<const RegistrySnapshot> union_with(const std::shared_ptr<const Version>& state,
+                                                     const std::shared_ptr<const Version>& policy);
+  std::shared_ptr<const Union> union_of(const std::shared_ptr<const Version>& state,
+                                        const std::shared_ptr<const Version>& policy) const;
+  // Split mode: POSTs the state ConfigMap; on 409 (a replica was first) reads it.
+  std::shared_ptr<const Version> create_state();
+  void warn_once(const std::string& key, const std::string& message);
   std::shared_ptr<const Version> version_of(const nlohmann::json& object) const;
   void on_list(const std::vector<nlohmann::json>& items);
   void on_event(std::string_view type, const nlohmann::json& object);
@@ -119,6 +167,9 @@ class ConfigMapRegistryStore : public RegistryStore {
   Options options_;
   std::shared_ptr<MonotonicClock> clock_;
   Informer informer_;
+  std::unique_ptr<PolicyWatch> policy_;  // null: not split mode
+  // Split mode: what a missing state ConfigMap reads as, and is created as (no entries).
+  std::shared_ptr<const Version> missing_state_;
 
   mutable std::mutex cache_mutex_;
   std::shared_ptr<const Version> cached_;              // from the watch or our own writes; null: none
@@ -127,6 +178,8 @@ class ConfigMapRegistryStore : public RegistryStore {
   std::string awaiting_;  // resourceVersion of cached_ while the watch has not delivered it yet
   MonotonicClock::time_point awaiting_since_;
   std::deque<std::string> seen_;  // the resourceVersions the watch delivered lately, oldest first
+  mutable std::shared_ptr<const Union> union_;  // split mode: the last union formed
+  std::set<std::string> warned_;                // on_warning keys already told
 
   mutable std::mutex queue_mutex_;  // guards the fields below and every Waiting's state
   std::condition_variable_any queue_wake_;

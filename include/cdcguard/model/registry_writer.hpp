@@ -21,6 +21,12 @@ std::string render_registry_yaml(const Registry& registry);
 // emitter's output parsed back), at a fraction of a parse's cost.
 std::string render_checked_registry_yaml(const Registry& registry);
 
+// Only the `entries:` section of render_registry_yaml(): the state
+// ConfigMap's document (DESIGN.md "Policy and state"), which parse_registry()
+// reads back as a registry with the default rules and these entries. Checked
+// as render_checked_registry_yaml() checks (throws RegistryError).
+std::string render_checked_entries_yaml(const Registry& registry);
+
 // What render_checked_registry_yaml() would refuse, without keeping the text:
 // empty when the registry can be written and read back.
 std::vector<std::string> registry_write_problems(const Registry& registry);
