@@ -18,8 +18,29 @@ fs::path strimzi_fixture(const std::string& strimzi, const std::string& which) {
 
 // The RBAC the webhook needs and nothing more: the registry ConfigMap by
 // name (get, list and watch with a metadata.name field selector, update),
-// and connectors and Connect clusters read-only everywhere.
-std::string rbac_yaml() {
+// and connectors and Connect clusters read-only everywhere. Split mode: the
+// policy ConfigMap by name read-only, the state by name as the registry, and
+// create on ConfigMaps (which resourceNames cannot narrow) for the state.
+std::string rbac_yaml(bool split) {
+  const std::string registry_rules = split ? R"(rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [cdc-guard-policy]
+  verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [cdc-guard-registry]
+  verbs: [get, list, watch, update]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [create]
+)"
+                                           : R"(rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  resourceNames: [cdc-guard-registry]
+  verbs: [get, list, watch, update]
+)";
   return R"(apiVersion: v1
 kind: ServiceAccount
 metadata: {name: cdc-guard, namespace: cdc-guard}
@@ -27,12 +48,8 @@ metadata: {name: cdc-guard, namespace: cdc-guard}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: cdc-guard-registry, namespace: cdc-guard}
-rules:
-- apiGroups: [""]
-  resources: [configmaps]
-  resourceNames: [cdc-guard-registry]
-  verbs: [get, list, watch, update]
----
+)" + registry_rules +
+         R"(---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata: {name: cdc-guard-registry, namespace: cdc-guard}
@@ -158,8 +175,8 @@ CdcGuardInstall::CdcGuardInstall(ControlPlane& cluster, InstallOptions options)
   cluster_.must({"create", "namespace", kReleaseNamespace});
   write_file(dir_ / "registry.yaml",
              options_.registry_yaml.empty() ? default_registry() : options_.registry_yaml);
-  cluster_.must({"create", "configmap", kRegistryConfigMap, "-n", kReleaseNamespace,
-                 "--from-file=registry.yaml=" + (dir_ / "registry.yaml").string()});
+  cluster_.must({"create", "configmap", options_.split ? kPolicyConfigMap : kRegistryConfigMap, "-n",
+                 kReleaseNamespace, "--from-file=registry.yaml=" + (dir_ / "registry.yaml").string()});
   install_rbac();
 
   write_file(dir_ / "ca.crt", ca_.cert_pem());
@@ -186,7 +203,7 @@ CdcGuardInstall::~CdcGuardInstall() {
 }
 
 void CdcGuardInstall::install_rbac() {
-  cluster_.must({"apply", "-f", "-"}, rbac_yaml());
+  cluster_.must({"apply", "-f", "-"}, rbac_yaml(options_.split));
   const std::string token =
       cluster_.must({"create", "token", "cdc-guard", "-n", kReleaseNamespace, "--duration=24h"});
   sa_kubeconfig_ = cluster_.write_token_kubeconfig("cdc-guard-serviceaccount", token);
@@ -227,6 +244,8 @@ Daemon CdcGuardInstall::start_serve(int port, int metrics_port, const std::strin
                "--shutdown-delay=0",
                "--shutdown-timeout=5",
                "--log-format=json"};
+  if (options_.split)
+    spec.argv.push_back(std::string("--policy-configmap=") + kReleaseNamespace + "/" + kPolicyConfigMap);
   spec.argv.insert(spec.argv.end(), extra_args.begin(), extra_args.end());
   // Never the user's or the admin's kubeconfig: only the ServiceAccount's.
   spec.env["KUBECONFIG"] = sa_kubeconfig_.string();

@@ -4,6 +4,9 @@
 // `cdc-guard serve --registry-configmap` replicas running as that account
 // behind one loopback address (TcpBalancer, standing in for the Service), and
 // the Validating/MutatingWebhookConfigurations pointing at it.
+// With `split`, the registry is split as the Helm chart runs it (DESIGN.md
+// "Policy and state"): the policy ConfigMap made from `registry_yaml`, no
+// state ConfigMap (cdc-guard creates it), and the RBAC of split mode.
 #pragma once
 
 #include <memory>
@@ -21,10 +24,15 @@ struct InstallOptions {
   int replicas = 3;
   std::string registry_yaml;  // empty: default_registry()
   std::vector<std::string> extra_serve_args;
+  // Split mode: registry_yaml is the policy ConfigMap kPolicyConfigMap, the
+  // replicas run with --policy-configmap, and kRegistryConfigMap (the state)
+  // is left for cdc-guard to create.
+  bool split = false;
 };
 
 inline constexpr const char* kReleaseNamespace = "cdc-guard";
 inline constexpr const char* kRegistryConfigMap = "cdc-guard-registry";
+inline constexpr const char* kPolicyConfigMap = "cdc-guard-policy";
 
 // Rules and a few entries the scenarios build on (see the .cpp).
 std::string default_registry();
@@ -58,7 +66,7 @@ class CdcGuardInstall {
                      const std::vector<std::string>& extra_args, const std::string& log_name);
   std::size_t replicas() const { return replicas_.size(); }
   const TcpBalancer& balancer() const { return *balancer_; }
-  // registry.yaml as the API server stores it now.
+  // registry.yaml as the API server stores it now (split mode: the state's).
   std::string registry_yaml() const;
   // Logs of every replica, for failure messages.
   std::string replica_logs(std::size_t bytes_each = 3000) const;
