@@ -9,7 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
-    -DCDCGUARD_SANITIZE=${CDCGUARD_SANITIZE:-OFF} -DBUILD_TESTING=${BUILD_TESTING:-ON}
+  cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+    -DCDCGUARD_SANITIZE="${CDCGUARD_SANITIZE:-OFF}" -DBUILD_TESTING="${BUILD_TESTING:-ON}"
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"

@@ -139,10 +139,9 @@ for _ in $(seq 120); do
     wait "$serve_pid" && rc=0 || rc=$?
     fail "serve exited ($rc) before serving:"$'\n'"$(cat "$log")"
   fi
-  line=$(grep -o '"msg":"serving","port":[0-9]*,"metricsPort":[0-9]*' "$log" || true)
-  if [ -n "$line" ]; then
-    port=$(sed 's/.*"port":\([0-9]*\).*/\1/' <<<"$line")
-    metrics_port=$(sed 's/.*"metricsPort":\([0-9]*\).*/\1/' <<<"$line")
+  if [[ $(cat "$log") =~ \"msg\":\"serving\",\"port\":([0-9]+),\"metricsPort\":([0-9]+) ]]; then
+    port=${BASH_REMATCH[1]}
+    metrics_port=${BASH_REMATCH[2]}
     break
   fi
   sleep 0.5
