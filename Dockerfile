@@ -40,9 +40,9 @@ RUN ./scripts/runtime-rootfs.sh /rootfs build-image/cdc-guard
 
 FROM scratch
 ARG VERSION=""
+# The files are root-owned: 65532 can write only to /tmp (1777). cdc-guard
+# writes only next to its --registry-file: mount a writable volume there.
 COPY --from=build /rootfs /
-# The one folder owned by nonroot, whatever COPY does with owners.
-COPY --from=build --chown=65532:65532 /rootfs/home/nonroot /home/nonroot
 LABEL org.opencontainers.image.title="cdc-guard" \
       org.opencontainers.image.description="Admission webhook and operator for Debezium MySQL/MariaDB connectors on Strimzi: unique server ids, topic prefixes and schema history topics" \
       org.opencontainers.image.source="https://github.com/cdc-guard/cdc-guard" \
