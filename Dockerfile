@@ -21,7 +21,9 @@ FROM ${BASE_IMAGE} AS build
 ARG VERSION=""
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/
-# ca-certificates: the image's CA bundle (runtime-rootfs.sh copies it).
+# ca-certificates: the image's CA bundle (runtime-rootfs.sh copies it); the
+# package lists are there because install-deps.sh ran apt-get update (the
+# slim image has none of the build dependencies).
 # Package versions are not pinned on purpose: Debian 12 security updates land
 # in the next build.
 # hadolint ignore=DL3008
