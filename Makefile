@@ -1,5 +1,7 @@
 .DEFAULT_GOAL := help
 BUILD_DIR ?= build
+# The image label; the Dockerfile checks it against what the binary reports.
+VERSION ?= $(shell sed -n 's/^project.cdc-guard VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,7 +52,7 @@ fmt: ## clang-format all sources in place
 lint: ## clang-format check (no changes)
 	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
 
-docker-build: ## build the container image
-	docker build -t cdc-guard:dev .
+docker-build: ## build the container image cdc-guard:dev (Dockerfile; VERSION from CMakeLists.txt)
+	docker build --build-arg VERSION=$(VERSION) -t cdc-guard:dev .
 
 .PHONY: help deps build test demo asan kube-tools e2e kube-env helm manifests chart-test bench bench-claim fmt lint docker-build

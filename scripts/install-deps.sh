@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Installs every Debian package cdc-guard needs to build, test and benchmark.
+# Installs every Debian package cdc-guard needs to build, test and benchmark
+# (CDCGUARD_BENCH_DEPS=1 adds the benchmark tools).
 # Idempotent; run as root (or with sudo) on Debian 12 / Ubuntu 22.04+.
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config git python3
-  libcpp-httplib-dev libssl-dev openssl
+# What building the cdc-guard binary alone needs (BUILD_TESTING=OFF).
+build_packages=(
+  build-essential cmake ninja-build pkg-config
+  libcpp-httplib-dev libssl-dev
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
+)
+packages=(
+  "${build_packages[@]}" git python3 openssl
   libgtest-dev libgmock-dev
   clang-format clang libclang-rt-14-dev
 )
-if [ "${CDCGUARD_BENCH_DEPS:-0}" = 1 ]; then
+# CDCGUARD_BUILD_DEPS_ONLY=1: the binary's build dependencies only (the
+# container image's build stage), no test, lint or fuzz tools.
+if [ "${CDCGUARD_BUILD_DEPS_ONLY:-0}" = 1 ]; then
+  packages=("${build_packages[@]}")
+elif [ "${CDCGUARD_BENCH_DEPS:-0}" = 1 ]; then
   packages+=(hyperfine time wrk curl)
 fi
 
