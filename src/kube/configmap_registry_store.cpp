@@ -557,6 +557,16 @@ void ConfigMapRegistryStore::take_queued(std::vector<std::shared_ptr<Waiting>>& 
   }
 }
 
+void ConfigMapRegistryStore::answer_all(std::vector<std::shared_ptr<Waiting>>& batch,
+                                        const Registry& registry) {
+  std::lock_guard guard(queue_mutex_);
+  for (auto& w : batch) {
+    w->answered = true;
+    w->result = registry;
+    w->wake.notify_all();
+  }
+}
+
 void ConfigMapRegistryStore::fail_all(std::vector<std::shared_ptr<Waiting>>& batch,
                                       const std::exception_ptr& error) {
   std::lock_guard guard(queue_mutex_);
@@ -680,12 +690,7 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
       return false;
     }
     if (!changed) {
-      std::lock_guard guard(queue_mutex_);
-      for (auto& w : batch) {
-        w->answered = true;
-        w->result = registry;
-        w->wake.notify_all();
-      }
+      answer_all(batch, registry);
       return false;
     }
     // A deadline passed while the changes were applied: apply again without it
@@ -717,12 +722,7 @@ bool ConfigMapRegistryStore::write_batch(std::vector<std::shared_ptr<Waiting>>& 
         yaml = has_policy_sections(state) ? render_checked_registry_yaml(state)
                                           : render_checked_entries_yaml(state);
         if (yaml == data_text(base->object)) {
-          std::lock_guard guard(queue_mutex_);
-          for (auto& w : batch) {
-            w->answered = true;
-            w->result = registry;
-            w->wake.notify_all();
-          }
+          answer_all(batch, registry);
           return false;
         }
         written_registry = std::make_shared<const RegistrySnapshot>(std::move(state));

@@ -6,8 +6,6 @@
 // `helm upgrade` with a new team applies the policy at once and keeps every
 // entry of the state; `helm uninstall` removes the webhook configurations and
 // leaves the state.
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <map>
 #include <thread>
@@ -16,9 +14,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cdcguard/admission/admission_review.hpp"
 #include "chart/chart_support.hpp"
 #include "e2e/cdcguard_install.hpp"
 #include "e2e/control_plane.hpp"
+#include "e2e/e2e_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
 #include "support/tls_client.hpp"
@@ -26,31 +26,14 @@
 namespace cdcguard::chart {
 namespace {
 
+using e2e::eventually;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
 const std::string kNs = "cdc-guard";
-
-std::string base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-// Waits for `condition` (a hang guard, never a verdict on speed).
-template <class F>
-bool eventually(F condition, std::chrono::seconds guard = 120s) {
-  const auto deadline = std::chrono::steady_clock::now() + guard;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(250ms);
-  }
-  return condition();
-}
+// A hang guard for each wait, never a verdict on speed.
+constexpr std::chrono::seconds kGuard{120};
 
 // connector key -> "serverId status" of the state ConfigMap's entries.
 std::map<std::string, std::string> entries_of(const std::string& registry_yaml) {
@@ -175,7 +158,7 @@ TEST_F(ChartInstall, InstallServeUpgradeUninstall) {
   e2e::write_file(dir() / "tls.key", serving.key);
   const std::vector<std::string> tls = {"--set", "tls.certManager.enabled=false",
                                         "--set", "tls.secretName=cdc-guard-tls",
-                                        "--set", "tls.caBundle=" + base64(ca_.cert_pem())};
+                                        "--set", "tls.caBundle=" + admission::base64_encode(ca_.cert_pem())};
   cluster().must({"create", "namespace", kNs});
   cluster().must({"create", "secret", "tls", "cdc-guard-tls", "-n", kNs,
                   "--cert=" + (dir() / "tls.crt").string(), "--key=" + (dir() / "tls.key").string()});
@@ -225,37 +208,47 @@ TEST_F(ChartInstall, InstallServeUpgradeUninstall) {
   spec.argv = local_serve_args(kubeconfig, port, metrics_port);
   spec.env["POD_NAME"] = "cdc-guard-local-0";
   auto serve = std::make_unique<e2e::Daemon>(spec, dir() / "serve.log");
-  const bool ready = eventually([&] {
-    try {
-      return https(port, "GET", "/readyz").status == 200;
-    } catch (const std::exception&) {
-      return false;
-    }
-  });
+  const bool ready = eventually(
+      [&] {
+        try {
+          return https(port, "GET", "/readyz").status == 200;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      kGuard);
   ASSERT_TRUE(ready) << serve->log_tail(8000);
   // It created the state ConfigMap and holds the Lease, with only the chart's RBAC.
   const auto state_of = [&] {
     return cluster().must(
         {"get", "configmap", "cdc-guard-registry", "-n", kNs, "-o=jsonpath={.data.registry\\.yaml}"});
   };
-  ASSERT_TRUE(eventually([&] {
-    return cluster().kubectl({"get", "configmap", "cdc-guard-registry", "-n", kNs}).ok();
-  })) << serve->log_tail(8000);
-  ASSERT_TRUE(eventually([&] {
-    const auto holder = cluster().kubectl(
-        {"get", "lease", "cdc-guard-reconciler", "-n", kNs, "-o=jsonpath={.spec.holderIdentity}"});
-    return holder.ok() && holder.out.rfind("cdc-guard-local-0_", 0) == 0;
-  })) << serve->log_tail(8000);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return cluster().kubectl({"get", "configmap", "cdc-guard-registry", "-n", kNs}).ok();
+      },
+      kGuard))
+      << serve->log_tail(8000);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto holder = cluster().kubectl(
+            {"get", "lease", "cdc-guard-reconciler", "-n", kNs, "-o=jsonpath={.spec.holderIdentity}"});
+        return holder.ok() && holder.out.rfind("cdc-guard-local-0_", 0) == 0;
+      },
+      kGuard))
+      << serve->log_tail(8000);
 
   // Connectors made without the webhook are adopted into the state by the reconciler.
   cluster().must({"apply", "-f", "-"}, connector_yaml("shop", "orders", 184001));
   cluster().must({"apply", "-f", "-"}, connector_yaml("shop", "stock", 184002));
-  ASSERT_TRUE(eventually([&] {
-    const auto entries = entries_of(state_of());
-    return entries.count("shop/orders") && entries.at("shop/orders") == "184001 Active" &&
-           entries.count("shop/stock") && entries.at("shop/stock") == "184002 Active";
-  })) << state_of()
-      << serve->log_tail(8000);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto entries = entries_of(state_of());
+        return entries.count("shop/orders") && entries.at("shop/orders") == "184001 Active" &&
+               entries.count("shop/stock") && entries.at("shop/stock") == "184002 Active";
+      },
+      kGuard))
+      << state_of() << serve->log_tail(8000);
   const auto before = entries_of(state_of());
 
   // Before the upgrade no team owns shop: id 184150 is fine there.
@@ -278,7 +271,8 @@ TEST_F(ChartInstall, InstallServeUpgradeUninstall) {
   upgrade.insert(upgrade.end(), tls.begin(), tls.end());
   const auto upgraded = helm_here(upgrade);
   ASSERT_TRUE(upgraded.ok()) << upgraded.describe();
-  ASSERT_TRUE(eventually([&] { return !verdict(184150)["allowed"].get<bool>(); })) << serve->log_tail(8000);
+  ASSERT_TRUE(eventually([&] { return !verdict(184150)["allowed"].get<bool>(); }, kGuard))
+      << serve->log_tail(8000);
   const auto denied = verdict(184150);
   EXPECT_THAT(denied["status"]["message"].get<std::string>(), HasSubstr("team-shop")) << denied.dump();
   EXPECT_TRUE(verdict(184050)["allowed"].get<bool>()) << verdict(184050).dump();

@@ -156,6 +156,9 @@ class ConfigMapRegistryStore : public RegistryStore {
   bool write_batch(std::vector<std::shared_ptr<Waiting>>& batch);  // true when it wrote
   // Moves queued changes into `batch` (up to max_batch); queue_mutex_ held.
   void take_queued(std::vector<std::shared_ptr<Waiting>>& batch);
+  // Answers every change of `batch` with `registry` (nothing was written: the
+  // changes left the registry as it stands).
+  void answer_all(std::vector<std::shared_ptr<Waiting>>& batch, const Registry& registry);
   // Answers every change of `batch` not answered yet with `error`.
   void fail_all(std::vector<std::shared_ptr<Waiting>>& batch, const std::exception_ptr& error);
   std::string timeout_message(const Waiting& waiting) const;
