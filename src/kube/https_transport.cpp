@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <httplib.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -7,11 +8,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <cstdint>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -83,6 +87,56 @@ bool is_ip_literal(const std::string& host) {
   return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 || ::inet_pton(AF_INET, host.c_str(), &v4) == 1;
 }
 
+// The client certificate (with any chain after it) and key to authenticate with.
+struct ClientIdentity {
+  X509Ptr cert;
+  std::vector<X509Ptr> chain;
+  PkeyPtr key;
+};
+
+// `source` names the configuration in messages, which never quote the key.
+std::shared_ptr<const ClientIdentity> read_identity(const std::string& cert_pem, const std::string& key_pem,
+                                                    const std::string& source) {
+  auto certs = read_certificates(cert_pem);
+  if (certs.empty()) throw ConfigError(source + ": the client certificate cannot be read");
+  auto identity = std::make_shared<ClientIdentity>();
+  identity->key = read_private_key(key_pem);
+  if (!identity->key) throw ConfigError(source + ": the client key cannot be read");
+  if (X509_check_private_key(certs.front().get(), identity->key.get()) != 1) {
+    ERR_clear_error();
+    throw ConfigError(source + ": the client key does not match the client certificate");
+  }
+  identity->cert = std::move(certs.front());
+  for (std::size_t i = 1; i < certs.size(); ++i) identity->chain.push_back(std::move(certs[i]));
+  return identity;
+}
+
+// No connection can be attempted (the server's name does not resolve): a
+// failed exchange, retried like a refused connection.
+class ConnectFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A numeric address of `host` to connect to while TLS names another.
+std::string numeric_address(const std::string& host) {
+  if (is_ip_literal(host)) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int error = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (error != 0 || !found) throw ConnectFailure("cannot resolve " + host + ": " + ::gai_strerror(error));
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  ::inet_ntop(found->ai_family, address, text, sizeof text);
+  ::freeaddrinfo(found);
+  return text;
+}
+
 // Replaces OpenSSL's chain verification so that exactly the configured CAs are
 // trusted. httplib adds the system default paths to the context's store on the
 // first connection (SSLClient::load_certs), which would let any public CA vouch
@@ -151,17 +205,7 @@ class HttpsTransport final : public HttpTransport {
       }
     }
     if (!config_.client_cert_pem.empty() || !config_.client_key_pem.empty()) {
-      auto certs = read_certificates(config_.client_cert_pem);
-      if (certs.empty()) throw ConfigError(config_.source + ": the client certificate cannot be read");
-      client_key_ = read_private_key(config_.client_key_pem);
-      // The message never quotes the key: it is a secret.
-      if (!client_key_) throw ConfigError(config_.source + ": the client key cannot be read");
-      if (X509_check_private_key(certs.front().get(), client_key_.get()) != 1) {
-        ERR_clear_error();
-        throw ConfigError(config_.source + ": the client key does not match the client certificate");
-      }
-      client_cert_ = std::move(certs.front());
-      for (std::size_t i = 1; i < certs.size(); ++i) client_chain_.push_back(std::move(certs[i]));
+      identity_ = read_identity(config_.client_cert_pem, config_.client_key_pem, config_.source);
     }
   }
 
@@ -182,17 +226,22 @@ class HttpsTransport final : public HttpTransport {
     req.headers = headers(request);
     req.body = request.body;
 
-    auto client = acquire();
+    PooledClient pooled;
+    try {
+      pooled = acquire();
+    } catch (const ConnectFailure& e) {
+      return HttpOutcome{std::nullopt, e.what()};
+    }
     httplib::Response res;
     httplib::Error error = httplib::Error::Success;
-    const bool ok = client->send(req, res, error);
+    const bool ok = pooled.client->send(req, res, error);
     if (!ok || error != httplib::Error::Success) {
       HttpOutcome out;
-      out.failure = failure(error, client->get_openssl_verify_result());
+      out.failure = failure(error, pooled.client->get_openssl_verify_result());
       // The connection's state is unknown; a fresh client gets a fresh one.
       return out;
     }
-    release(std::move(client));
+    release(std::move(pooled));
     return HttpOutcome{HttpResponse{res.status, std::move(res.body), res.get_header_value("Content-Type"),
                                     res.get_header_value("Retry-After")},
                        {}};
@@ -205,7 +254,14 @@ class HttpsTransport final : public HttpTransport {
     StreamOutcome outcome;
     outcome.stopped = true;
     if (streams_stopped_.load()) return outcome;
-    auto client = make_client(read_timeout);
+    std::unique_ptr<httplib::SSLClient> client;
+    try {
+      client = make_client(read_timeout).client;
+    } catch (const ConnectFailure& e) {
+      outcome.stopped = false;
+      outcome.failure = e.what();
+      return outcome;
+    }
     if (!register_stream(client.get())) return outcome;
     outcome.stopped = false;
 
@@ -272,18 +328,53 @@ class HttpsTransport final : public HttpTransport {
     }
   }
 
+  void use_client_certificate(const std::string& cert_pem, const std::string& key_pem) override {
+    auto identity = read_identity(cert_pem, key_pem, config_.source);
+    std::vector<PooledClient> dropped;
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex_);
+      identity_ = std::move(identity);
+      ++generation_;
+      dropped.swap(idle_);
+    }
+    // The dropped clients close their connections here, outside the lock.
+  }
+
  private:
-  std::unique_ptr<httplib::SSLClient> make_client(std::chrono::milliseconds read_timeout) {
+  // A client with its own connection, and the generation of the client
+  // identity it was made with.
+  struct PooledClient {
+    std::unique_ptr<httplib::SSLClient> client;
+    std::uint64_t generation = 0;
+  };
+
+  PooledClient make_client(std::chrono::milliseconds read_timeout) {
+    std::shared_ptr<const ClientIdentity> identity;
+    PooledClient made;
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex_);
+      identity = identity_;
+      made.generation = generation_;
+    }
+    // With tls-server-name, httplib is given that name (its SNI and its own
+    // host check) and told the address to reach it at: the server URL's host.
+    const std::string& tls_name = verify_name();
+    const bool renamed = tls_name != config_.host;
+    const std::string address = renamed ? numeric_address(config_.host) : std::string();
     // httplib takes its own references to the certificate and key (SSL_CTX_use_*).
-    auto client = client_cert_ ? std::make_unique<httplib::SSLClient>(config_.host, config_.port,
-                                                                      client_cert_.get(), client_key_.get())
-                               : std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+    made.client = identity ? std::make_unique<httplib::SSLClient>(tls_name, config_.port,
+                                                                  identity->cert.get(), identity->key.get())
+                           : std::make_unique<httplib::SSLClient>(tls_name, config_.port);
+    auto& client = made.client;
     if (!client->is_valid()) {
       ERR_clear_error();
       throw ApiError("cannot set up TLS for " + server_url_ + " (" + config_.source + ")");
     }
+    if (renamed) client->set_hostname_addr_map({{tls_name, address}});
     SSL_CTX* ctx = client->ssl_context();
-    for (const auto& cert : client_chain_) SSL_CTX_add1_chain_cert(ctx, cert.get());
+    if (identity) {
+      for (const auto& cert : identity->chain) SSL_CTX_add1_chain_cert(ctx, cert.get());
+    }
     if (config_.insecure_skip_tls_verify) {
       client->enable_server_certificate_verification(false);
     } else {
@@ -292,10 +383,10 @@ class HttpsTransport final : public HttpTransport {
       // httplib's.
       X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      if (is_ip_literal(config_.host)) {
-        X509_VERIFY_PARAM_set1_ip_asc(param, config_.host.c_str());
+      if (is_ip_literal(tls_name)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, tls_name.c_str());
       } else {
-        X509_VERIFY_PARAM_set1_host(param, config_.host.c_str(), config_.host.size());
+        X509_VERIFY_PARAM_set1_host(param, tls_name.c_str(), tls_name.size());
       }
       if (trusted_) SSL_CTX_set_cert_verify_callback(ctx, verify_with_configured_cas, trusted_.get());
     }
@@ -304,24 +395,31 @@ class HttpsTransport final : public HttpTransport {
     client->set_write_timeout(options_.request_timeout);
     client->set_keep_alive(true);
     client->set_tcp_nodelay(true);
-    return client;
+    return made;
   }
 
-  std::unique_ptr<httplib::SSLClient> acquire() {
+  // The name the server's certificate must carry.
+  const std::string& verify_name() const {
+    return config_.tls_server_name.empty() ? config_.host : config_.tls_server_name;
+  }
+
+  PooledClient acquire() {
     {
       std::lock_guard<std::mutex> lock(pool_mutex_);
       if (!idle_.empty()) {
-        auto client = std::move(idle_.back());
+        auto pooled = std::move(idle_.back());
         idle_.pop_back();
-        return client;
+        return pooled;
       }
     }
     return make_client(options_.request_timeout);
   }
 
-  void release(std::unique_ptr<httplib::SSLClient> client) {
+  void release(PooledClient pooled) {
     std::unique_lock<std::mutex> lock(pool_mutex_);
-    if (idle_.size() < kMaxIdleClients) idle_.push_back(std::move(client));
+    // One made with a client certificate since replaced is not kept.
+    if (pooled.generation == generation_ && idle_.size() < kMaxIdleClients)
+      idle_.push_back(std::move(pooled));
     lock.unlock();
     // A surplus client (if any) closes its connection here, outside the lock.
   }
@@ -356,12 +454,11 @@ class HttpsTransport final : public HttpTransport {
   std::string server_url_;   // https://host:port, for messages
   std::string host_header_;  // with brackets around an IPv6 address
   X509StackPtr trusted_;     // the configured CAs; null: the system's store
-  X509Ptr client_cert_;
-  std::vector<X509Ptr> client_chain_;
-  PkeyPtr client_key_;
 
-  std::mutex pool_mutex_;
-  std::vector<std::unique_ptr<httplib::SSLClient>> idle_;
+  std::mutex pool_mutex_;  // guards the three below
+  std::vector<PooledClient> idle_;
+  std::shared_ptr<const ClientIdentity> identity_;  // null: no client certificate
+  std::uint64_t generation_ = 0;                    // bumped when identity_ changes
 
   struct LiveStream {
     httplib::SSLClient* client;

@@ -420,6 +420,60 @@ TEST(KubeClientCertTest, MismatchedClientKeyIsAConfigError) {
   }
 }
 
+// kubeconfig tls-server-name: the server at 127.0.0.1 holds a certificate
+// for api.internal only. The client reaches it by address and verifies (and
+// sends as SNI) the other name.
+class TlsServerNameTest : public ::testing::Test {
+ protected:
+  TlsServerNameTest() : server_(ca_.issue_server("api.internal", "DNS:api.internal")) {
+    server_.http().Get("/sni", [&](const httplib::Request& req, httplib::Response& res) {
+      const char* name = req.ssl ? SSL_get_servername(req.ssl, TLSEXT_NAMETYPE_host_name) : nullptr;
+      res.set_content(name ? name : "(none)", "text/plain");
+    });
+    server_.start();
+  }
+  ClientOptions options() const {
+    ClientOptions o = fast_options();
+    o.max_attempts = 1;
+    return o;
+  }
+
+  TestCa ca_;
+  TestServer server_;
+};
+
+TEST_F(TlsServerNameTest, VerifiesTheServerAgainstTlsServerName) {
+  ClusterConfig cfg = config_for(server_.port(), ca_.cert_pem());
+  cfg.tls_server_name = "api.internal";
+  KubeClient client(cfg, options());
+  const HttpResponse res = client.get("/sni");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "api.internal");
+  EXPECT_EQ(client.server(), "https://127.0.0.1:" + std::to_string(server_.port()));
+}
+
+TEST_F(TlsServerNameTest, AServerNamedByDnsIsReachedAtItsAddress) {
+  ClusterConfig cfg = config_for(server_.port(), ca_.cert_pem());
+  cfg.host = "localhost";
+  cfg.tls_server_name = "api.internal";
+  KubeClient client(cfg, options());
+  EXPECT_EQ(client.get("/sni").body, "api.internal");
+}
+
+TEST_F(TlsServerNameTest, WithoutItOrWithAnotherNameVerificationFails) {
+  for (const std::string& name : {std::string(), std::string("other.internal")}) {
+    ClusterConfig cfg = config_for(server_.port(), ca_.cert_pem());
+    cfg.tls_server_name = name;
+    KubeClient client(cfg, options());
+    try {
+      client.get("/sni");
+      ADD_FAILURE() << "no ApiError with tls-server-name \"" << name << "\"";
+    } catch (const ApiError& e) {
+      EXPECT_NE(std::string(e.what()).find("verification failed"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(KubeClientTest, StreamDeliversLinesSplitAcrossChunks) {
   server_.http().Get("/watch", [&](const httplib::Request&, httplib::Response& res) {
     res.set_chunked_content_provider("application/json", [](std::size_t, httplib::DataSink& sink) {

@@ -161,6 +161,16 @@ class ScriptedTransport final : public kube::HttpTransport {
 
   std::string server() const override { return server_; }
 
+  // Recorded, for a credential plugin's certificate; no TLS here to use it.
+  void use_client_certificate(const std::string& cert_pem, const std::string& key_pem) override {
+    std::lock_guard guard(mutex_);
+    client_certificates_.emplace_back(cert_pem, key_pem);
+  }
+  std::vector<std::pair<std::string, std::string>> client_certificates() const {
+    std::lock_guard guard(mutex_);
+    return client_certificates_;
+  }
+
   static kube::StreamOutcome stopped_outcome() {
     kube::StreamOutcome outcome;
     outcome.stopped = true;
@@ -176,6 +186,7 @@ class ScriptedTransport final : public kube::HttpTransport {
   StreamHandler stream_handler_;
   std::vector<kube::HttpRequest> requests_;
   std::vector<kube::HttpRequest> stream_requests_;
+  std::vector<std::pair<std::string, std::string>> client_certificates_;
   bool stopped_ = false;
 };
 

@@ -73,6 +73,11 @@ class HttpTransport {
                                std::chrono::milliseconds read_timeout) = 0;
   // Ends every stream in progress now and makes later ones return at once.
   virtual void stop_streams() = 0;
+  // Authenticates with this client certificate (PEM, maybe followed by its
+  // chain) and key from the next connection on: a credential plugin returned
+  // them. Idle connections made with the previous one are dropped; streams
+  // keep theirs until they end. Throws ConfigError when they cannot be used.
+  virtual void use_client_certificate(const std::string& cert_pem, const std::string& key_pem) = 0;
   // "https://host:port", for messages.
   virtual std::string server() const = 0;
 };
@@ -83,7 +88,9 @@ struct HttpsTransportOptions {
 };
 
 // HTTPS to `config`'s server, trusting exactly its CA (or the system's when it
-// names none), with its client certificate if any. Thread-safe. Throws
+// names none), with its client certificate if any. The server's certificate
+// must name `tls_server_name` when set (which is also the SNI), else `host`.
+// Thread-safe. Throws
 // ConfigError when the configuration cannot be used, and ApiError from send()
 // and stream() when TLS cannot be set up for a connection.
 std::unique_ptr<HttpTransport> make_https_transport(const ClusterConfig& config,
