@@ -1,17 +1,13 @@
 #include "cdcguard/kube/kube_client.hpp"
 
-#include <sys/stat.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <mutex>
 #include <random>
-#include <sstream>
 #include <utility>
+
+#include "cdcguard/kube/credential_provider.hpp"
 
 namespace cdcguard::kube {
 
@@ -46,78 +42,6 @@ std::chrono::milliseconds jittered_backoff(const ClientOptions& options, int att
   return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(wait.count()) * jitter(rng)));
 }
 
-// A bearer token, either fixed or from a file the kubelet rewrites (projected
-// service account tokens rotate hourly and the old one expires soon after).
-class TokenSource {
- public:
-  TokenSource(std::string token, std::string file, std::chrono::milliseconds check_interval,
-              std::shared_ptr<MonotonicClock> clock)
-      : token_(std::move(token)),
-        file_(std::move(file)),
-        check_interval_(check_interval),
-        clock_(std::move(clock)) {}
-
-  bool from_file() const { return !file_.empty(); }
-
-  // `force`: the server refused the token, so look at the file now.
-  std::string get(bool force) {
-    if (file_.empty()) return token_;
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto now = clock_->now();
-    if (!force && loaded_ && now < next_check_) return token_;
-    next_check_ = now + check_interval_;
-    struct stat st {};
-    if (::stat(file_.c_str(), &st) != 0) {
-      if (loaded_) return token_;  // keep the last good one; the file may be mid-swap
-      throw ApiError("cannot read the bearer token file " + file_ + ": " + std::strerror(errno));
-    }
-    const Stamp stamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
-    if (!force && loaded_ && stamp == stamp_) return token_;
-    std::ifstream in(file_, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (!in) {
-      if (loaded_) return token_;
-      throw ApiError("cannot read the bearer token file " + file_);
-    }
-    std::string token = text.str();
-    while (!token.empty() &&
-           (token.back() == '\n' || token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) {
-      token.pop_back();
-    }
-    token_ = std::move(token);
-    stamp_ = stamp;
-    loaded_ = true;
-    return token_;
-  }
-
-  // A stream got a 401: check the file on the next use whatever the interval.
-  void expire() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    next_check_ = MonotonicClock::time_point::min();
-    stamp_ = Stamp{};
-  }
-
- private:
-  struct Stamp {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    time_t sec = 0;
-    long nsec = 0;
-    bool operator==(const Stamp&) const = default;
-  };
-
-  std::mutex mutex_;
-  std::string token_;
-  const std::string file_;
-  const std::chrono::milliseconds check_interval_;
-  const std::shared_ptr<MonotonicClock> clock_;
-  Stamp stamp_;
-  bool loaded_ = false;
-  MonotonicClock::time_point next_check_{};
-};
-
 std::shared_ptr<MonotonicClock> clock_or_steady(const std::shared_ptr<MonotonicClock>& clock) {
   return clock ? clock : steady_monotonic_clock();
 }
@@ -129,7 +53,7 @@ struct KubeClient::Impl {
   ClientOptions options;
   std::unique_ptr<HttpTransport> transport;
   std::shared_ptr<MonotonicClock> clock;
-  TokenSource token;
+  std::unique_ptr<CredentialProvider> credentials;
   std::atomic<bool> streams_stopped{false};
 
   Impl(ClusterConfig c, ClientOptions o, std::unique_ptr<HttpTransport> t)
@@ -137,7 +61,21 @@ struct KubeClient::Impl {
         options(std::move(o)),
         transport(std::move(t)),
         clock(clock_or_steady(options.clock)),
-        token(config.token, config.token_file, options.token_check_interval, clock) {}
+        credentials(make_credential_provider(config, credential_options())) {}
+
+  CredentialOptions credential_options() {
+    CredentialOptions out;
+    out.token_check_interval = options.token_check_interval;
+    out.clock = clock;
+    out.wall_clock = options.wall_clock;
+    out.exec.timeout = options.exec_timeout;
+    out.exec.clock = clock;
+    // A plugin's certificate replaces the transport's from the next connection.
+    out.use_client_certificate = [t = transport.get()](const std::string& cert, const std::string& key) {
+      t->use_client_certificate(cert, key);
+    };
+    return out;
+  }
 
   HttpRequest make_request(std::string_view method, const std::string& path,
                            const std::string& bearer) const {
@@ -180,14 +118,13 @@ HttpResponse KubeClient::request(std::string_view method, const std::string& pat
   Impl& impl = *impl_;
   const int max_attempts = std::max(1, impl.options.max_attempts);
   bool retried_unauthorized = false;
-  bool force_token = false;
   std::string last_failure;
   int attempts = 0;
   std::optional<HttpResponse> last_response;
 
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
-    HttpRequest req = impl.make_request(method, path, impl.token.get(force_token));
-    force_token = false;
+    const Credential credential = impl.credentials->current();
+    HttpRequest req = impl.make_request(method, path, credential.token);
     if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
       req.headers.emplace_back("Content-Type", std::string(content_type));
       req.body = body;
@@ -200,10 +137,11 @@ HttpResponse KubeClient::request(std::string_view method, const std::string& pat
       last_failure = outcome.failure.empty() ? std::string("request failed") : std::move(outcome.failure);
     } else {
       last_response = std::move(*outcome.response);
-      if (last_response->status == 401 && impl.token.from_file() && !retried_unauthorized) {
-        // The kubelet may have rotated the token since it was last read.
+      // A rotated token file or an expired plugin token: one more try with
+      // the fresh one, without a pause and without using up an attempt.
+      if (last_response->status == 401 && !retried_unauthorized &&
+          impl.credentials->unauthorized(credential)) {
         retried_unauthorized = true;
-        force_token = true;
         --attempt;
         continue;
       }
@@ -226,7 +164,8 @@ HttpResponse KubeClient::stream(const std::string& path,
                                 std::chrono::milliseconds read_timeout) {
   Impl& impl = *impl_;
   if (impl.streams_stopped.load()) return HttpResponse{};
-  const HttpRequest req = impl.make_request("GET", path, impl.token.get(false));
+  const Credential credential = impl.credentials->current();
+  const HttpRequest req = impl.make_request("GET", path, credential.token);
 
   bool consumer_done = false;
   std::string pending;
@@ -253,7 +192,7 @@ HttpResponse KubeClient::stream(const std::string& path,
     throw ApiError(
         impl.failure(outcome.failure.empty() ? std::string("request failed") : outcome.failure, 0));
   }
-  if (outcome.response->status == 401) impl.token.expire();
+  if (outcome.response->status == 401) impl.credentials->unauthorized(credential);
   // A last line without its newline counts only when the server ended the body
   // cleanly; after a timeout or stop it is a torn event.
   if (outcome.complete && outcome.response->status == 200 && !consumer_done) {

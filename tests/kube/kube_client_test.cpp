@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "kube/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -472,6 +474,44 @@ TEST_F(TlsServerNameTest, WithoutItOrWithAnotherNameVerificationFails) {
       EXPECT_NE(std::string(e.what()).find("verification failed"), std::string::npos) << e.what();
     }
   }
+}
+
+// A credential plugin that answers with a client certificate: the server
+// sees that certificate.
+TEST(KubeClientCertTest, ClientCertificateFromAnExecPlugin) {
+  TestCa ca;
+  const ClientPki pki = make_client_pki();
+  TestServer server(ca.issue(), pki.ca_pem);
+  server.http().Get("/", [&](const httplib::Request& req, httplib::Response& res) {
+    X509* peer = req.ssl ? SSL_get1_peer_certificate(req.ssl) : nullptr;
+    char cn[128] = {};
+    if (peer) {
+      X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
+      X509_free(peer);
+    }
+    res.set_content(cn, "text/plain");
+  });
+  server.start();
+  TempDir dir;
+  const nlohmann::json answer = {
+      {"kind", "ExecCredential"},
+      {"apiVersion", "client.authentication.k8s.io/v1beta1"},
+      {"status", {{"clientCertificateData", pki.client.cert}, {"clientKeyData", pki.client.key}}}};
+  write_text_file(dir / "answer.json", answer.dump());
+  write_text_file(dir / "plugin", "#!/bin/sh\ncat '" + (dir / "answer.json").string() + "'\n");
+  std::filesystem::permissions(dir / "plugin", std::filesystem::perms::owner_all);
+
+  ClusterConfig cfg = config_for(server.port(), ca.cert_pem());
+  cfg.exec = ExecPluginConfig{};
+  cfg.exec->api_version = "client.authentication.k8s.io/v1beta1";
+  cfg.exec->command = (dir / "plugin").string();
+  cfg.exec->origin = "test";
+  ClientOptions options = fast_options();
+  options.max_attempts = 1;
+  KubeClient client(cfg, options);
+  const HttpResponse res = client.get("/");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "system:cdc-guard");
 }
 
 TEST_F(KubeClientTest, StreamDeliversLinesSplitAcrossChunks) {

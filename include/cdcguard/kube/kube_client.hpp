@@ -26,9 +26,13 @@ struct ClientOptions {
   std::chrono::milliseconds backoff_base{50};            // attempt n waits ~ base * 2^(n-1), jittered
   std::chrono::milliseconds backoff_max{1000};           // and Retry-After is honoured up to this
   std::chrono::milliseconds token_check_interval{1000};  // how often a token file is re-checked
+  std::chrono::milliseconds exec_timeout{30000};         // a credential plugin still running then is killed
   std::string user_agent = "cdc-guard";
-  // Backoff pauses and the token file's check interval; null: the steady clock.
+  // Backoff pauses, the token file's check interval and the plugin timeout;
+  // null: the steady clock.
   std::shared_ptr<MonotonicClock> clock;
+  // Wall time, against the expiry of a plugin's credential; null: the system clock.
+  std::function<std::chrono::system_clock::time_point()> wall_clock;
 };
 
 // The `message` of a Status body (what the API server says went wrong), else
@@ -39,7 +43,8 @@ class KubeClient {
  public:
   // HTTPS to `config`'s server (connect_timeout and request_timeout apply).
   explicit KubeClient(ClusterConfig config, ClientOptions options = {});
-  // Requests go to `transport`; `config` gives only the token (or token file).
+  // Requests go to `transport`; `config` gives only the credentials (token,
+  // token file or exec plugin).
   KubeClient(ClusterConfig config, ClientOptions options, std::unique_ptr<HttpTransport> transport);
   ~KubeClient();
   KubeClient(const KubeClient&) = delete;
@@ -47,8 +52,10 @@ class KubeClient {
 
   // One API request (`path` with its query string, e.g.
   // "/api/v1/namespaces/ns/configmaps/name"). Sends the bearer token (re-read
-  // from its file when it changed; on a 401 the file is re-read at once and the
-  // request tried once more), Accept: application/json and the user agent.
+  // from its file when it changed; a plugin's kept until it expires; on a 401
+  // the file is re-read or the plugin run again at once and the request tried
+  // once more), Accept: application/json and the user agent. Throws
+  // CredentialError (an ApiError) when no credential can be had.
   // 429, 5xx and connection errors are retried up to max_attempts with jittered
   // exponential backoff (attempt n waits base * 2^(n-1), capped at backoff_max,
   // times a random factor in [0.5, 1)), honouring Retry-After (seconds, up to
