@@ -78,8 +78,11 @@ Options:
   --policy-configmap NAMESPACE/NAME
                            split mode: the policy ConfigMap (data key registry.yaml),
                            read only; the registry is its union with the state
-  --kubeconfig FILE        cluster mode: the kubeconfig to use (default: $KUBECONFIG,
-                           else the pod's service account, else ~/.kube/config)
+  --kubeconfig FILE        cluster mode: the kubeconfig to use (default: the files of
+                           $KUBECONFIG merged as kubectl does, else the pod's service
+                           account, else ~/.kube/config); tokens, client certificates
+                           and exec credential plugins (client.authentication.k8s.io/v1
+                           and v1beta1, never interactive)
   --namespaces A,B         cluster mode: watch connectors in these namespaces only (default: all)
   --on-api-error deny|allow-from-cache
                            cluster mode: when the API server cannot be reached, deny
