@@ -11,6 +11,10 @@
 namespace cdcguard {
 
 CheckReport check_manifests(ManifestSet manifests, const Registry& registry, TimePoint now) {
+  return check_manifests(std::move(manifests), registry, now, CheckedAs::Manifests);
+}
+
+CheckReport check_manifests(ManifestSet manifests, const Registry& registry, TimePoint now, CheckedAs as) {
   CheckReport report;
   ConnectorIndex index;
   std::unordered_map<std::string, SourceLocation> first_seen;
@@ -22,7 +26,7 @@ CheckReport check_manifests(ManifestSet manifests, const Registry& registry, Tim
                            std::to_string(it->second.line) + "); check rendered manifests, one per object"});
       continue;
     }
-    index.upsert(with_mutation_defaults(std::move(c), registry));
+    index.upsert(as == CheckedAs::Manifests ? with_mutation_defaults(std::move(c), registry) : std::move(c));
   }
   manifests.connectors.clear();
   const RegistryIndex registry_index(registry);

@@ -29,4 +29,10 @@ struct CheckReport {
 // set by value: move it in to spare a copy of every connector.
 CheckReport check_manifests(ManifestSet manifests, const Registry& registry, TimePoint now);
 
+// What the objects are: manifests about to be applied (the mutating webhook
+// would fill in a schema history topic from rules.schemaHistoryTopicTemplate,
+// so check judges them as admitted), or objects as they run (the audit).
+enum class CheckedAs { Manifests, Running };
+CheckReport check_manifests(ManifestSet manifests, const Registry& registry, TimePoint now, CheckedAs as);
+
 }  // namespace cdcguard
