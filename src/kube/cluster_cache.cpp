@@ -1,12 +1,12 @@
 #include "cdcguard/kube/cluster_cache.hpp"
 
 #include "cdcguard/admission/admission_review.hpp"
-#include "cdcguard/model/manifest.hpp"
+#include "cdcguard/kube/strimzi_objects.hpp"
 
 namespace cdcguard::kube {
 namespace {
 
-constexpr const char* kGroup = "kafka.strimzi.io";
+constexpr const char* kGroup = kStrimziGroup;
 
 std::string metadata_field(const nlohmann::json& object, const char* field) {
   const auto metadata = object.find("metadata");
@@ -17,32 +17,6 @@ std::string metadata_field(const nlohmann::json& object, const char* field) {
 
 std::string key_of(const nlohmann::json& object) {
   return metadata_field(object, "namespace") + "/" + metadata_field(object, "name");
-}
-
-// A KafkaConnector whose facts cannot be read (the API server validates the
-// schema, so this is rare): kept as an object that exists, with no class and
-// no id, so no rule judges it and the reconciler does not take it for deleted.
-std::optional<ConnectorFacts> unreadable_connector(const nlohmann::json& object) {
-  ConnectorFacts f;
-  f.namespace_name = metadata_field(object, "namespace");
-  f.name = metadata_field(object, "name");
-  f.uid = metadata_field(object, "uid");
-  if (f.namespace_name.empty() || f.name.empty()) return std::nullopt;
-  return f;
-}
-
-// The served version to use: v1 when served (Strimzi 0.49+), else v1beta2.
-std::string pick_version(const nlohmann::json& group) {
-  bool v1 = false;
-  bool v1beta2 = false;
-  if (const auto versions = group.find("versions"); versions != group.end() && versions->is_array()) {
-    for (const auto& v : *versions) {
-      const std::string name = v.is_object() ? v.value("version", std::string()) : std::string();
-      v1 = v1 || name == "v1";
-      v1beta2 = v1beta2 || name == "v1beta2";
-    }
-  }
-  return v1 ? "v1" : v1beta2 ? "v1beta2" : "";
 }
 
 }  // namespace
@@ -78,7 +52,7 @@ void ClusterCache::discover_and_watch() {
     try {
       const auto response = client_.get(std::string("/apis/") + kGroup);
       if (response.status == 200) {
-        version = pick_version(nlohmann::json::parse(response.body));
+        version = pick_strimzi_version(nlohmann::json::parse(response.body));
         if (version.empty()) error = std::string(kGroup) + " serves neither v1 nor v1beta2";
       } else if (response.status == 404) {
         error = std::string("the API group ") + kGroup + " is not served: are Strimzi's CRDs installed?";
@@ -160,14 +134,9 @@ void ClusterCache::replace(bool connectors, const std::string& namespace_name,
   built_.reset();
   // apply() takes the lock itself; the items are few enough to convert here.
   for (const auto& item : items) {
-    std::vector<ManifestError> errors;
-    const YamlNode node = admission::yaml_from_json(item);
-    const std::string ns = metadata_field(item, "namespace");
     if (connectors) {
-      auto facts = connector_from_object(node, {}, ns, errors);
-      if (!facts) facts = unreadable_connector(item);
-      if (facts) connectors_[facts->key()] = std::move(*facts);
-    } else if (auto facts = connect_cluster_from_object(node, {}, ns, errors)) {
+      if (auto facts = connector_facts_of(item)) connectors_[facts->key()] = std::move(*facts);
+    } else if (auto facts = connect_cluster_facts_of(item)) {
       clusters_[facts->key()] = std::move(*facts);
     }
   }
@@ -180,14 +149,10 @@ void ClusterCache::apply(bool connectors, std::string_view type, const nlohmann:
   std::optional<ConnectorFacts> connector;
   std::optional<ConnectClusterFacts> cluster;
   if (type != "DELETED") {
-    std::vector<ManifestError> errors;
-    const YamlNode node = admission::yaml_from_json(object);
-    const std::string ns = metadata_field(object, "namespace");
-    if (connectors) {
-      connector = connector_from_object(node, {}, ns, errors);
-      if (!connector) connector = unreadable_connector(object);
-    } else
-      cluster = connect_cluster_from_object(node, {}, ns, errors);
+    if (connectors)
+      connector = connector_facts_of(object);
+    else
+      cluster = connect_cluster_facts_of(object);
   }
   std::unique_lock guard(mutex_);
   built_.reset();
