@@ -84,6 +84,8 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
   runtime_options.namespaces = config.namespaces;
   runtime_options.cluster_name = config.cluster_name;
   runtime_options.resync_period = config.resync_period;
+  runtime_options.audit_period = config.audit_period;
+  runtime_options.audit_events = config.audit_events;
   runtime_options.leader_election = config.leader_election;
   runtime_options.lease.namespace_name = config.lease_namespace;
   runtime_options.lease.name = config.lease_name;
@@ -117,6 +119,25 @@ std::unique_ptr<kube::ClusterRuntime> open_cluster(const ServeConfig& config, se
   };
   runtime_options.on_reconcile_error = [&log](const std::string& error) {
     log.warn("cannot reconcile the registry", {{"error", error}});
+  };
+  runtime_options.reporting_instance = runtime_options.lease.identity;
+  // The rule counts, as last logged: told again only when they change.
+  auto last_counts = std::make_shared<std::map<std::string, std::size_t>>();
+  runtime_options.on_audited = [&log, last_counts](const CheckReport& report) {
+    auto counts = violations_by_rule(report.violations);
+    if (counts == *last_counts) return;
+    std::erase_if(counts, [](const auto& c) { return c.second == 0; });
+    std::vector<server::LogField> fields{
+        server::LogField::num("connectors", static_cast<long long>(report.summary.connectors)),
+        server::LogField::num("errors", static_cast<long long>(report.summary.errors)),
+        server::LogField::num("warnings", static_cast<long long>(report.summary.warnings))};
+    for (const auto& [rule, count] : counts)
+      fields.push_back(server::LogField::num(rule, static_cast<long long>(count)));
+    log.info("audit: violations among the running connectors", fields);
+    *last_counts = violations_by_rule(report.violations);
+  };
+  runtime_options.on_event_error = [&log](const std::string& error) {
+    log.warn("audit: cannot write a Warning Event", {{"error", error}});
   };
   runtime_options.on_leadership = [&log, identity = runtime_options.lease.identity](bool leading) {
     if (leading)

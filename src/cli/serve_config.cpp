@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cdcguard/model/names.hpp"
+#include "cli/cluster_flags.hpp"
 #include "cli/commands.hpp"
 
 namespace cdcguard::cli {
@@ -94,6 +95,12 @@ Options:
                            reconciler decommissions them (default: default)
   --resync-period DURATION cluster mode: the reconciler passes over the whole registry this
                            often, besides every watch event (default 60s)
+  --audit-period DURATION  cluster mode: the leader runs the rules over every connector this
+                           often at most, after a pass (default 60s): the cdcguard_violations
+                           gauges and Warning Events
+  --audit-events=true|false
+                           cluster mode: Warning Events (events.k8s.io/v1) on the connectors at
+                           fault, one per connector and rule an hour (default true)
   --leader-election=true|false
                            cluster mode: one replica, elected on a coordination.k8s.io/v1
                            Lease, reconciles (default true; false: this replica reconciles
@@ -129,15 +136,6 @@ DURATION: a number with a unit, Go style (500ms, 2s, 1m30s, 1h); a bare number i
 
 Exit codes: 0 stopped by a signal, 2 usage, TLS, registry or listen errors.
 )";
-
-// NAMESPACE/NAME, both non-empty.
-std::pair<std::string, std::string> configmap_flag(const std::string& where, const char* flag) {
-  const auto slash = where.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == where.size() ||
-      where.find('/', slash + 1) != std::string::npos)
-    throw UsageError(std::string(flag) + " must be NAMESPACE/NAME, got \"" + where + "\"");
-  return {where.substr(0, slash), where.substr(slash + 1)};
-}
 
 }  // namespace
 
@@ -250,6 +248,8 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
                                               "--claim-ttl",
                                               "--cluster-name",
                                               "--resync-period",
+                                              "--audit-period",
+                                              "--audit-events",
                                               "--leader-election",
                                               "--leader-election-namespace",
                                               "--leader-election-name",
@@ -276,8 +276,9 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
     config.registry_file = required(parsed, "--registry-file");
     for (const char* flag :
          {"--policy-configmap", "--kubeconfig", "--namespaces", "--on-api-error", "--claim-ttl",
-          "--cluster-name", "--resync-period", "--leader-election", "--leader-election-namespace",
-          "--leader-election-name", "--lease-duration", "--renew-deadline", "--retry-period"})
+          "--cluster-name", "--resync-period", "--audit-period", "--audit-events", "--leader-election",
+          "--leader-election-namespace", "--leader-election-name", "--lease-duration", "--renew-deadline",
+          "--retry-period"})
       if (parsed.flags.count(flag)) throw UsageError(std::string(flag) + " needs --registry-configmap");
   } else {
     std::tie(config.configmap_namespace, config.configmap_name) =
@@ -295,15 +296,7 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
       config.kubeconfig = it->second;
     }
     if (auto it = parsed.flags.find("--namespaces"); it != parsed.flags.end()) {
-      std::string rest = it->second;
-      while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        const std::string ns = rest.substr(0, comma);
-        if (ns.empty()) throw UsageError("--namespaces has an empty name in \"" + it->second + "\"");
-        config.namespaces.push_back(ns);
-        rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
-      }
-      if (config.namespaces.empty()) throw UsageError("--namespaces needs at least one namespace");
+      config.namespaces = namespaces_flag(it->second);
     }
     if (auto it = parsed.flags.find("--on-api-error"); it != parsed.flags.end()) {
       if (it->second == "deny")
@@ -326,6 +319,12 @@ ServeConfig parse_serve_args(const std::vector<std::string>& given) {
     }
     config.server.handler.cluster_name = config.cluster_name;
     config.resync_period = duration_flag(parsed, "--resync-period", seconds(60), milliseconds(10), hours(24));
+    config.audit_period = duration_flag(parsed, "--audit-period", seconds(60), milliseconds(10), hours(24));
+    if (auto it = parsed.flags.find("--audit-events"); it != parsed.flags.end()) {
+      if (it->second != "true" && it->second != "false")
+        throw UsageError("--audit-events must be true or false, got \"" + it->second + "\"");
+      config.audit_events = it->second == "true";
+    }
     if (auto it = parsed.flags.find("--leader-election"); it != parsed.flags.end()) {
       if (it->second != "true" && it->second != "false")
         throw UsageError("--leader-election must be true or false, got \"" + it->second + "\"");

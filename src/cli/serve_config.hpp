@@ -35,6 +35,9 @@ struct ServeConfig {
   // registry, and how often it passes over everything besides watch events.
   std::string cluster_name = "default";
   std::chrono::milliseconds resync_period{60000};
+  // The audit on the leader: at most this often, and whether it writes Warning Events.
+  std::chrono::milliseconds audit_period{60000};
+  bool audit_events = true;
   // Leader election on a coordination.k8s.io/v1 Lease: one replica reconciles.
   bool leader_election = true;
   std::string lease_namespace;  // default: the registry ConfigMap's

@@ -40,10 +40,30 @@ ClusterRuntime::ClusterRuntime(const ClusterConfig& cluster, Options options)
     };
     const auto stopped = lease.on_stopped_leading;
     lease.on_stopped_leading = [this, stopped] {
+      {
+        // The next leader reports afresh; this replica's gauges and
+        // Events are no longer its to keep.
+        std::lock_guard audit_guard(audit_mutex_);
+        throttle_.clear();
+        violations_.clear();
+        last_audit_.reset();
+      }
       if (stopped) stopped();
       if (options_.on_leadership) options_.on_leadership(false);
     };
     elector_ = std::make_unique<LeaderElector>(*lease_client_, std::move(lease));
+  }
+  throttle_ = AuditEventThrottle(options_.audit_event_interval);
+  if (options_.audit_events) {
+    events_ = options_.event_recorder;
+    if (!events_) {
+      events_ = std::make_shared<KubeEventRecorder>(
+          *claims_client_, options_.reporting_instance,
+          [this](const std::string& /*kind: both are kafka.strimzi.io*/) {
+            const std::string version = cache_->strimzi_version();
+            return "kafka.strimzi.io/" + (version.empty() ? std::string("v1") : version);
+          });
+    }
   }
 }
 
@@ -150,6 +170,12 @@ std::optional<ReconcileReport> ClusterRuntime::reconcile_now() {
     }
     if ((report.changed() || !report.not_adopted.empty()) && options_.on_reconciled)
       options_.on_reconciled(report);
+    bool audit_due = false;
+    {
+      std::lock_guard audit_guard(audit_mutex_);
+      audit_due = !last_audit_ || clock_->now() - *last_audit_ >= options_.audit_period;
+    }
+    if (audit_due) audit_now();
     return report;
   } catch (const std::exception& e) {
     // The store could not be read or written (StoreError), or a bug: the
@@ -160,6 +186,47 @@ std::optional<ReconcileReport> ClusterRuntime::reconcile_now() {
     }
     if (options_.on_reconcile_error) options_.on_reconcile_error(e.what());
     return std::nullopt;
+  }
+}
+
+std::optional<CheckReport> ClusterRuntime::audit_now() {
+  if (!leading() || !store_->synced() || !cache_->synced()) return std::nullopt;
+  const auto view = cache_->snapshot();
+  const auto registry = store_->snapshot();
+  const TimePoint now = options_.now();
+  // Split mode with a policy and state that do not form a registry: nothing to judge against.
+  if (!store_->union_problem().empty()) return std::nullopt;
+  CheckReport report = audit_cluster(*view, registry->registry, now);
+  {
+    std::lock_guard audit_guard(audit_mutex_);
+    last_audit_ = clock_->now();
+    ++audits_;
+    violations_ = violations_by_rule(report.violations);
+    if (events_) send_events(report, *view, now);
+  }
+  if (options_.on_audited) options_.on_audited(report);
+  return report;
+}
+
+// Called with audit_mutex_ held.
+void ClusterRuntime::send_events(const CheckReport& report, const ClusterView& view, TimePoint now) {
+  std::size_t written = 0;
+  for (auto& event : throttle_.due(report.violations, now)) {
+    if (written == options_.max_events_per_audit) break;  // due again on the next audit
+    if (!leading()) return;
+    if (event.object_kind == "KafkaConnector") {
+      if (const auto* facts = view.connectors.find(event.namespace_name + "/" + event.object_name))
+        event.object_uid = facts->uid;
+    }
+    try {
+      events_->record(event, now);
+      throttle_.sent(event, now);
+      ++events_sent_;
+    } catch (const std::exception& e) {
+      ++event_failures_;
+      if (options_.on_event_error) options_.on_event_error(e.what());
+    }
+    ++written;
   }
 }
 
@@ -246,6 +313,23 @@ std::string ClusterRuntime::metrics() const {
          c.not_adopted);
   metric("cdcguard_reconcile_last_success_timestamp_seconds", "gauge",
          "Unix time of the last pass that ran and wrote what it changed (0: none yet).", c.last_success);
+  {
+    std::lock_guard audit_guard(audit_mutex_);
+    metric("cdcguard_audit_runs_total", "counter",
+           "Audits (the rules over every cached connector) this replica ran while leading.", audits_);
+    metric("cdcguard_audit_events_total", "counter", "Warning Events the audit wrote (new or repeated).",
+           events_sent_);
+    metric("cdcguard_audit_event_failures_total", "counter",
+           "Warning Events the API server did not take (tried again on the next audit).", event_failures_);
+    if (!violations_.empty()) {
+      out +=
+          "# HELP cdcguard_violations Violations the last audit found among the running connectors, by rule "
+          "(only the leader reports them).\n"
+          "# TYPE cdcguard_violations gauge\n";
+      for (const auto& [rule, count] : violations_)
+        out += "cdcguard_violations{rule=\"" + rule + "\"} " + std::to_string(count) + "\n";
+    }
+  }
   if (elector_) out += elector_->metrics();
   return out;
 }

@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "cdcguard/model/registry_writer.hpp"
 #include "kube/fake_clock.hpp"
@@ -28,7 +31,8 @@ class ClusterRuntimeTest : public FakeClusterFixture {
     api_->apply(registry_configmap(render_registry_yaml(seeded)));
   }
 
-  std::unique_ptr<kube::ClusterRuntime> make_runtime(const char* now) {
+  std::unique_ptr<kube::ClusterRuntime> make_runtime(const char* now,
+                                                     std::shared_ptr<kube::EventRecorder> events = nullptr) {
     kube::ClusterRuntime::Options o;
     o.registry_namespace = kRegistryNamespace;
     o.registry_name = kRegistryName;
@@ -45,6 +49,9 @@ class ClusterRuntimeTest : public FakeClusterFixture {
     o.now = [this, at = *parse_timestamp(now)] { return at + offset_.load(); };
     o.on_reconciled = [this](const ReconcileReport& r) { changes_ += static_cast<int>(r.changes.size()); };
     o.on_reconcile_error = [this](const std::string&) { ++errors_; };
+    // The fake serves no events.k8s.io: Events only where a test records them.
+    o.audit_events = events != nullptr;
+    o.event_recorder = std::move(events);
     return std::make_unique<kube::ClusterRuntime>(cluster_config(), o);
   }
 
@@ -137,6 +144,71 @@ TEST_F(ClusterRuntimeTest, ALapsedClaimWhoseConnectorNeverCameIsRemoved) {
     return entry(now, "ecommerce/billing-cdc") == nullptr || (runtime->reconcile_now(), false);
   })) << registry_text();
   EXPECT_NE(entry(registry(), "ecommerce/orders-cdc"), nullptr) << "others left alone";
+  runtime->stop();
+}
+
+// Events in memory, as the API server would have them: by name, with the count.
+class RecordedEvents final : public kube::EventRecorder {
+ public:
+  void record(const AuditEvent& event, TimePoint) override {
+    std::lock_guard guard(mutex_);
+    writes_.push_back(event);
+  }
+  std::vector<AuditEvent> writes() const {
+    std::lock_guard guard(mutex_);
+    return writes_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<AuditEvent> writes_;
+};
+
+// The leader's audit: two connectors on one id are reported once each, as
+// gauges and as one Warning Event per connector and rule; passes within the
+// hour add no Event, the next hour repeats each (its series count 2).
+TEST_F(ClusterRuntimeTest, TheAuditWritesOneEventPerConnectorAndRuleAnHour) {
+  auto events = std::make_shared<RecordedEvents>();
+  auto runtime = make_runtime("2026-11-25T10:06:00Z", events);
+  api_->apply(connector_object("ecommerce", "users-cdc", "184100", "users"));
+  api_->apply(connector_object("ecommerce", "users-copy", "184100", "users-copy"));
+  runtime->start();
+  ASSERT_TRUE(eventually(
+      [&] { return runtime->not_ready().empty() && runtime->cache().snapshot()->connectors.size() == 2; }));
+  for (int pass = 0; pass < 3; ++pass) {
+    const auto report = runtime->audit_now();
+    ASSERT_TRUE(report.has_value());
+    EXPECT_EQ(std::count_if(report->violations.begin(), report->violations.end(),
+                            [](const Violation& v) { return v.rule == "server-id-duplicate"; }),
+              2);
+  }
+  auto writes = events->writes();
+  std::vector<AuditEvent> duplicates;
+  std::copy_if(writes.begin(), writes.end(), std::back_inserter(duplicates),
+               [](const AuditEvent& e) { return e.rule == "server-id-duplicate"; });
+  ASSERT_EQ(duplicates.size(), 2u) << "one per connector, not one per pass";
+  EXPECT_EQ(duplicates[0].object_name, "users-cdc");
+  EXPECT_EQ(duplicates[1].object_name, "users-copy");
+  EXPECT_EQ(duplicates[0].count, 1);
+  EXPECT_EQ(duplicates[0].object_uid,
+            api_->get("KafkaConnector", "ecommerce", "users-cdc")->at("metadata").at("uid"));
+  EXPECT_NE(duplicates[0].note.find("ecommerce/users-copy"), std::string::npos) << duplicates[0].note;
+  const std::string metrics = runtime->metrics();
+  EXPECT_NE(metrics.find("cdcguard_violations{rule=\"server-id-duplicate\"} 2\n"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("cdcguard_violations{rule=\"topic-prefix-duplicate\"} 0\n"), std::string::npos)
+      << metrics;
+
+  offset_ = std::chrono::minutes(59);
+  runtime->audit_now();
+  EXPECT_EQ(events->writes().size(), writes.size()) << "within the hour: nothing new";
+  offset_ = std::chrono::minutes(60);
+  runtime->audit_now();
+  writes = events->writes();
+  const auto repeated = std::count_if(writes.begin(), writes.end(), [&](const AuditEvent& e) {
+    return e.rule == "server-id-duplicate" && e.count == 2 && e.event_name == duplicates[0].event_name;
+  });
+  EXPECT_EQ(repeated, 1) << "the same Event, its series one higher";
   runtime->stop();
 }
 

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -13,10 +14,12 @@
 
 #include "cdcguard/kube/cluster_cache.hpp"
 #include "cdcguard/kube/configmap_registry_store.hpp"
+#include "cdcguard/kube/event_recorder.hpp"
 #include "cdcguard/kube/kube_client.hpp"
 #include "cdcguard/kube/leader_election.hpp"
 #include "cdcguard/kube/monotonic_clock.hpp"
 #include "cdcguard/model/time.hpp"
+#include "cdcguard/policy/audit.hpp"
 #include "cdcguard/policy/reconciler.hpp"
 
 // Everything cluster mode runs besides the webhook: the API clients, the
@@ -66,6 +69,20 @@ class ClusterRuntime {
     std::function<void(const ReconcileReport&)> on_reconciled;
     std::function<void(const std::string& error)> on_reconcile_error;
     std::function<void(bool leading)> on_leadership;
+
+    // The audit (the leader, after a pass): the rules over every connector
+    // the cache holds, at most once per audit_period; its counts by rule
+    // are the cdcguard_violations gauges. Warning Events on the objects at
+    // fault, at most one per object and rule an audit_event_interval, and at
+    // most max_events_per_audit per audit (the rest follow on the next).
+    std::chrono::milliseconds audit_period{60000};
+    bool audit_events = true;
+    std::chrono::seconds audit_event_interval{3600};
+    std::size_t max_events_per_audit = 100;
+    std::string reporting_instance;                 // the Events' reportingInstance: the pod's name
+    std::shared_ptr<EventRecorder> event_recorder;  // null: events.k8s.io/v1 through the API client
+    std::function<void(const CheckReport&)> on_audited;
+    std::function<void(const std::string& error)> on_event_error;
   };
 
   // Throws when the clients cannot be made from `cluster` (e.g. an unreadable CA).
@@ -94,6 +111,9 @@ class ClusterRuntime {
   // cache are synced (what the loop does); nullopt when it did not run or
   // could not write.
   std::optional<ReconcileReport> reconcile_now();
+  // The audit, if this replica leads and the registry and the cache are
+  // synced, whether or not audit_period has passed; sends the Events due.
+  std::optional<CheckReport> audit_now();
 
   // The claim writer's, the cluster cache's, the election's and the
   // reconciler's counters, in Prometheus text.
@@ -108,6 +128,7 @@ class ClusterRuntime {
  private:
   void reconcile_loop();
   void wake();
+  void send_events(const CheckReport& report, const ClusterView& view, TimePoint now);
 
   Options options_;
   std::shared_ptr<MonotonicClock> clock_;
@@ -117,6 +138,7 @@ class ClusterRuntime {
   std::unique_ptr<ConfigMapRegistryStore> store_;
   std::unique_ptr<ClusterCache> cache_;
   std::unique_ptr<LeaderElector> elector_;  // null without leader election
+  std::shared_ptr<EventRecorder> events_;   // null when audit_events is off
 
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
@@ -134,6 +156,16 @@ class ClusterRuntime {
     long long not_adopted = 0;   // in the last pass
     long long last_success = 0;  // Unix seconds of the last pass that ran and wrote what it changed
   } counters_;
+
+  // The audit's state. audit_mutex_ guards these; it is held through an
+  // audit (events are sent under it), never with mutex_.
+  mutable std::mutex audit_mutex_;
+  AuditEventThrottle throttle_;
+  std::map<std::string, std::size_t> violations_;  // by rule, from the last audit; empty: none yet
+  std::optional<std::chrono::steady_clock::time_point> last_audit_;
+  long long audits_ = 0;
+  long long events_sent_ = 0;
+  long long event_failures_ = 0;
 };
 
 }  // namespace cdcguard::kube
