@@ -12,6 +12,7 @@ constexpr const char* kTopHelp = R"(cdc-guard: guardrails for Debezium MySQL/Mar
 
 Usage:
   cdc-guard check [--registry FILE] [--namespace NS] [--now TIME] [--output text|json] PATH...
+  cdc-guard audit --registry-configmap NS/NAME [--kubeconfig FILE] [--context NAME] [--namespaces A,B]
   cdc-guard registry render --registry FILE [--format markdown|yaml]
   cdc-guard registry next --registry FILE --namespace NS [--connector NAME] [--now TIME] [PATH...]
   cdc-guard serve --tls-cert FILE --tls-key FILE --registry-file FILE [--port 8443] [--metrics-port 8080]
@@ -20,6 +21,7 @@ Usage:
 
 Commands:
   check      check KafkaConnector and KafkaConnect manifests against each other and the registry
+  audit      the same rules over the connectors a live cluster runs, against its registry ConfigMap
   registry   render the registry, or print the next free server id
   serve      run the HTTPS admission webhook (/validate, /mutate) and /metrics
 
@@ -94,6 +96,7 @@ int run(const std::vector<std::string>& args, Streams io) {
     return kExitOk;
   }
   if (command == "check") return run_check(rest, io);
+  if (command == "audit") return run_audit(rest, io);
   if (command == "registry") return run_registry(rest, io);
   if (command == "serve") return run_serve(rest, io);
   io.err << "cdc-guard: unknown command \"" << command << "\"\n\n" << kTopHelp;

@@ -48,7 +48,10 @@ Registry load_registry_file(const std::string& path);
 
 int run(const std::vector<std::string>& args, Streams io);
 int run_check(const std::vector<std::string>& args, Streams io);
+int run_audit(const std::vector<std::string>& args, Streams io);
 int run_registry(const std::vector<std::string>& args, Streams io);
+// `registry import` (registry_import.cpp).
+int registry_import(const std::vector<std::string>& args, Streams io);
 int run_serve(const std::vector<std::string>& args, Streams io);
 
 }  // namespace cdcguard::cli

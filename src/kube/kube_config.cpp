@@ -599,8 +599,8 @@ ClusterConfig in_cluster_config(const std::string& secrets_dir) {
   return config;
 }
 
-ClusterConfig resolve_cluster_config(const std::string& kubeconfig_flag) {
-  if (!kubeconfig_flag.empty()) return load_kubeconfig(kubeconfig_flag);
+ClusterConfig resolve_cluster_config(const std::string& kubeconfig_flag, const std::string& context) {
+  if (!kubeconfig_flag.empty()) return load_kubeconfig(kubeconfig_flag, context);
   const std::string list = env("KUBECONFIG");
   if (!list.empty()) {
     std::vector<std::string> paths;
@@ -611,14 +611,15 @@ ClusterConfig resolve_cluster_config(const std::string& kubeconfig_flag) {
       if (colon == std::string_view::npos) break;
       rest = rest.substr(colon + 1);
     }
-    return load_kubeconfig_files(paths);
+    return load_kubeconfig_files(paths, context);
   }
-  if (!env("KUBERNETES_SERVICE_HOST").empty()) return in_cluster_config();
+  // A context names a kubeconfig's: the service account has none.
+  if (context.empty() && !env("KUBERNETES_SERVICE_HOST").empty()) return in_cluster_config();
   const std::string home = env("HOME");
   if (!home.empty()) {
     const fs::path fallback = fs::path(home) / ".kube" / "config";
     std::error_code ec;
-    if (fs::is_regular_file(fallback, ec)) return load_kubeconfig(fallback.string());
+    if (fs::is_regular_file(fallback, ec)) return load_kubeconfig(fallback.string(), context);
   }
   throw ConfigError(
       "no Kubernetes configuration: pass --kubeconfig, set "

@@ -86,6 +86,8 @@ ClusterConfig in_cluster_config(
 // The order client-go uses for a controller: `--kubeconfig PATH` when given
 // (that file alone), else the files of $KUBECONFIG (`:`-separated) merged,
 // else in-cluster when KUBERNETES_SERVICE_HOST is set, else ~/.kube/config.
-ClusterConfig resolve_cluster_config(const std::string& kubeconfig_flag);
+// A `context` (kubectl's --context) picks a kubeconfig's context instead of
+// its current-context, and rules out the in-cluster service account.
+ClusterConfig resolve_cluster_config(const std::string& kubeconfig_flag, const std::string& context = "");
 
 }  // namespace cdcguard::kube
