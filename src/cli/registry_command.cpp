@@ -21,6 +21,7 @@ Subcommands:
   init     write a new registry file with the default rules
   render   print the registry as a markdown table or canonical YAML
   next     print the next free server id for a namespace
+  import   build or complete the registry from the connectors a cluster (or a repository) runs
 
 Run 'cdc-guard registry SUBCOMMAND --help' for its options.
 )";
@@ -224,6 +225,7 @@ int run_registry(const std::vector<std::string>& args, Streams io) {
   if (args.front() == "init") return init(rest, io);
   if (args.front() == "render") return render(rest, io);
   if (args.front() == "next") return next(rest, io);
+  if (args.front() == "import") return registry_import(rest, io);
   io.err << "cdc-guard registry: unknown subcommand \"" << args.front() << "\"\n\n" << kRegistryHelp;
   return kExitUsage;
 }

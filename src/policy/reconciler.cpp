@@ -46,6 +46,10 @@ std::string_view to_string(AdoptionBlocker blocker) {
       return "foreign-entry";
     case AdoptionBlocker::ClaimInFlight:
       return "claim-in-flight";
+    case AdoptionBlocker::RegisteredWithOtherId:
+      return "registered-with-other-id";
+    case AdoptionBlocker::SharedHistoryTopic:
+      return "shared-history-topic";
     case AdoptionBlocker::InvalidKey:
       return "invalid-key";
   }
@@ -81,9 +85,14 @@ class Reconciler {
         cluster_(cluster),
         now_(now),
         name_(options.cluster_name),
-        namespaces_(options.namespaces.begin(), options.namespaces.end()) {}
+        namespaces_(options.namespaces.begin(), options.namespaces.end()),
+        import_only_(options.import_only) {}
 
   ReconcileReport run() {
+    if (import_only_) {
+      adopt_unrecorded();
+      return std::move(report_);
+    }
     confirm_seen_claims();
     expire_lapsed_claims();
     decommission_gone();
@@ -269,6 +278,26 @@ class Reconciler {
     return std::nullopt;
   }
 
+  // What an import refuses besides blocker_of(): moving a registered
+  // connector to another id (the reconciler's job, once it runs), and
+  // connectors that share a schema history topic (each must get its own
+  // before either is registered).
+  std::optional<std::pair<AdoptionBlocker, std::string>> import_blocker_of(const ConnectorFacts& c,
+                                                                           const RegistryEntry* held) {
+    if (held && !foreign(*held))
+      return std::pair{AdoptionBlocker::RegisteredWithOtherId,
+                       "its " + std::string(to_string(held->status)) + " entry holds server id " +
+                           std::to_string(held->server_id) + "; the reconciler moves it once it runs"};
+    if (c.kafka_schema_history() && !c.history_topic.value.empty()) {
+      for (const ConnectorFacts* other : cluster_.with_history_topic(c.history_topic.value)) {
+        if (other->key() == c.key()) continue;
+        return std::pair{AdoptionBlocker::SharedHistoryTopic,
+                         other->key() + " uses its schema history topic " + c.history_topic.value + " too"};
+      }
+    }
+    return std::nullopt;
+  }
+
   // Step 4, in key order, so that the report does not depend on how the
   // cluster view is hashed. Every decision is made with one index of the
   // registry as steps 1-5 left it, and the adoptions are written after; each
@@ -293,7 +322,11 @@ class Reconciler {
     for (const ConnectorFacts* c : seen) {
       const RegistryEntry* held = index().live_entry_of(c->key(), now_);
       if (held && held->server_id == c->server_id.id && !foreign(*held))
-        continue;  // settled by steps 1 and 5
+        continue;  // settled by steps 1 and 5 (an import leaves it as it is)
+      if (auto blocker = import_only_ ? import_blocker_of(*c, held) : std::nullopt) {
+        not_adopted(*c, blocker->first, std::move(blocker->second));
+        continue;
+      }
       if (auto blocker = blocker_of(*c)) {
         not_adopted(*c, blocker->first, std::move(blocker->second));
         continue;
@@ -338,6 +371,7 @@ class Reconciler {
   const TimePoint now_;
   const std::string name_;
   const std::set<std::string, std::less<>> namespaces_;  // empty: every namespace is in view
+  const bool import_only_;
   std::optional<RegistryIndex> index_;
   std::set<const RegistryEntry*> retiring_;  // step 4: entries adoptions decided so far will retire
   ReconcileReport report_;

@@ -874,5 +874,51 @@ TEST(ReconcileOptions, UnwritableUidLeftOut) {
   EXPECT_NO_THROW(render_checked_registry_yaml(r));
 }
 
+// --- registry import (import_only) -----------------------------------------------
+
+const ReconcileOptions kImport{"us", {}, true};
+
+// An import adds entries for connectors with free ids and changes nothing
+// else: a lapsed claim stays, a Decommissioned entry stays, a connector whose
+// entry holds another id and connectors sharing a history topic are listed.
+TEST(ReconcileImportOnly, AddsEntriesAndChangesNothingElse) {
+  Registry r = registry_of(
+      kRules, {"{connector: ecommerce/gone-cdc, serverId: 184030, status: Pending, date: 2026-11-25, "
+               "claimUid: req-9, expiresAt: 2026-11-25T09:55:00Z, cluster: us}",
+               "{connector: ecommerce/moved-cdc, serverId: 184010, status: Active, cluster: us, "
+               "uid: 6f1c2a4e-0000-4000-8000-000000000010}",
+               "{connector: ecommerce/old-cdc, serverId: 184020, status: Decommissioned, date: 2026-01-01, "
+               "decommissionedAt: 2026-01-01T00:00:00Z, cluster: us}"});
+  const Registry before = r;
+  const ConnectorIndex cluster = cluster_of(
+      {orders("184001"), Seen{"ecommerce/moved-cdc", "184011", "6f1c2a4e-0000-4000-8000-000000000010"},
+       Seen{"warehouse/stock-cdc", "184101", "", "stock", "schema-history.shared"},
+       Seen{"warehouse/parts-cdc", "184102", "", "parts", "schema-history.shared"},
+       Seen{"warehouse/dup-a", "184150", ""}, Seen{"warehouse/dup-b", "184150", ""},
+       Seen{"warehouse/pg", "184160", "", "", "", kPostgres}});
+  const ReconcileReport report = reconcile(r, cluster, kNow, kImport);
+  EXPECT_EQ(report.changes, (std::vector<ReconcileChange>{change(ReconcileStep::Adopt, 184001)}));
+  ASSERT_EQ(r.entries.size(), before.entries.size() + 1);
+  for (std::size_t i = 0; i < before.entries.size(); ++i) EXPECT_EQ(r.entries[i], before.entries[i]);
+  const RegistryEntry& added = r.entries.back();
+  EXPECT_EQ(added.connector, kKey);
+  EXPECT_EQ(added.server_id, 184001u);
+  EXPECT_EQ(added.status, EntryStatus::Active);
+  EXPECT_EQ(added.owner, "team-a");
+  EXPECT_EQ(added.cluster, "us");
+  expect_not_adopted(report.not_adopted,
+                     {{"ecommerce/moved-cdc", AdoptionBlocker::RegisteredWithOtherId, "184010"},
+                      {"warehouse/dup-a", AdoptionBlocker::SharedInCluster, "warehouse/dup-b"},
+                      {"warehouse/dup-b", AdoptionBlocker::SharedInCluster, "warehouse/dup-a"},
+                      {"warehouse/parts-cdc", AdoptionBlocker::SharedHistoryTopic, "warehouse/stock-cdc"},
+                      {"warehouse/stock-cdc", AdoptionBlocker::SharedHistoryTopic, "warehouse/parts-cdc"}},
+                     {});
+
+  // Run again: nothing more to import.
+  const ReconcileReport again = reconcile(r, cluster, kNow, kImport);
+  EXPECT_FALSE(again.changed());
+  EXPECT_EQ(again.not_adopted.size(), report.not_adopted.size());
+}
+
 }  // namespace
 }  // namespace cdcguard

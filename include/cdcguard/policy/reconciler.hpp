@@ -32,6 +32,11 @@ struct ReconcileOptions {
   // Entries of connectors in other namespaces are left alone, as another
   // cluster's are: the view cannot show whether their connectors exist.
   std::vector<std::string> namespaces;
+  // `registry import`: step 4 alone, and stricter. A connector whose entry
+  // holds another id is left alone (AdoptionBlocker::RegisteredWithOtherId),
+  // and connectors that share a schema history topic are not adopted
+  // (SharedHistoryTopic). Nothing else is changed, nothing removed.
+  bool import_only = false;
 };
 
 // What a pass did to an entry, numbered as DESIGN.md numbers the steps. A
@@ -68,6 +73,9 @@ enum class AdoptionBlocker {
   ForeignEntry,     // the connector's key has a live entry of another cluster (keys are namespace/name)
   ClaimInFlight,    // an admission's claim of another id for this connector is still Pending
   InvalidKey,       // namespace/name cannot key a registry entry
+  // Only with import_only:
+  RegisteredWithOtherId,  // the connector's live entry holds another id
+  SharedHistoryTopic,     // another connector in view uses its schema history topic
 };
 std::string_view to_string(AdoptionBlocker blocker);
 
