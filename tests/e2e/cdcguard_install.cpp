@@ -83,6 +83,10 @@ rules:
 - apiGroups: [kafka.strimzi.io]
   resources: [kafkaconnectors, kafkaconnects]
   verbs: [get, list, watch]
+# The audit's Warning Events on the connectors at fault (as the chart grants).
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding

@@ -30,8 +30,9 @@ class Environment : public ::testing::Environment {
       install.strimzi = world_.strimzi;
       // The reconciler at test pace: claims lapse after 10 s, passes every
       // 2 s besides watch events, a dead leader is replaced after 8 s.
-      install.extra_serve_args = {"--claim-ttl=10", "--resync-period=2s", "--lease-duration=8s",
-                                  "--renew-deadline=5s", "--retry-period=1s"};
+      // The audit after every pass (day2_e2e.cpp counts its Events).
+      install.extra_serve_args = {"--claim-ttl=10",      "--resync-period=2s", "--lease-duration=8s",
+                                  "--renew-deadline=5s", "--retry-period=1s",  "--audit-period=1s"};
       world_.install = std::make_unique<CdcGuardInstall>(*world_.cluster, install);
       std::cerr << "[e2e] cdc-guard: " << world_.install->replicas()
                 << " replicas ready behind 127.0.0.1:" << world_.install->balancer().port() << "\n";
