@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes the Python environment the consumer tests (ctest -L consumers) run
 # in: a venv with the pinned, hash-checked packages of
-# tools/python/requirements.txt (jsonschema, xmlschema), which validate
-# cdc-guard's SARIF and JUnit reports against the schemas their consumers use.
+# tools/python/requirements.txt: jsonschema and xmlschema, which validate
+# cdc-guard's SARIF and JUnit reports against the schemas their consumers
+# use, and pre-commit, which runs .pre-commit-hooks.yaml.
 # Prints the venv's python on stdout (progress goes to stderr).
 #
 # The venv is cached outside the work tree, keyed by a hash of the
@@ -48,6 +49,6 @@ fi
 # hash; --no-deps: nothing outside the file is installed; wheels only.
 "$out/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
   --require-hashes --no-deps --only-binary=:all: -r "$requirements" >&2
-"$out/bin/python" -c 'import jsonschema, xmlschema, rfc3986_validator' >&2
+"$out/bin/python" -c 'import jsonschema, xmlschema, rfc3986_validator, pre_commit' >&2
 echo "python=$py_version" > "$out/installed"
 echo "$out/bin/python"

@@ -10,7 +10,7 @@ Then runs COMMAND again with @FORMAT@ as json and checks that the report
 holds the same findings and input errors as the JSON one.
 
 Exit 0 when all holds; 1 with every problem listed otherwise.
-Run by tests/consumers/run_validator.sh with the venv of scripts/py-test-env.sh.
+Run by tests/consumers/run_python.sh with the venv of scripts/py-test-env.sh.
 """
 
 import argparse
