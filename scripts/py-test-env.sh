@@ -7,8 +7,8 @@
 # Prints the venv's python on stdout (progress goes to stderr).
 #
 # The venv is cached outside the work tree, keyed by a hash of the
-# requirements, this script and the interpreter's version: it is made again
-# only when one changes. Folders of other keys unused for 30 days are removed.
+# requirements, this script and the interpreter (version and path): it is
+# made again only when one changes. Folders of other keys unused for 30 days are removed.
 #   CDCGUARD_PY_CACHE  where the folders go (default ~/.cache/cdc-guard)
 #   PYTHON             the interpreter to make the venv with (default python3)
 set -euo pipefail
@@ -22,7 +22,9 @@ if ! command -v "$python" >/dev/null 2>&1; then
 fi
 
 py_version="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
-key="$( (cat "$requirements" "$0"; echo "$py_version") | sha256sum | cut -c1-16)"
+# The venv links to its interpreter: another interpreter is another venv.
+py_path="$("$python" -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+key="$( (cat "$requirements" "$0"; echo "$py_version $py_path") | sha256sum | cut -c1-16)"
 cache="${CDCGUARD_PY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cdc-guard}"
 out="$cache/py-$key"
 
