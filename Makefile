@@ -33,6 +33,12 @@ kube-env: ## start etcd, kube-apiserver and 3 cdc-guard replicas; prints a KUBEC
 helm: ## build helm from tools/helm/ (cached), print its path
 	./scripts/helm-tool.sh
 
+py-env: ## make the Python venv of the consumer tests from tools/python/ (cached), print its python
+	./scripts/py-test-env.sh
+
+consumers: ## build, then validate the SARIF and JUnit reports against their consumers' schemas (ctest -L consumers)
+	./scripts/build.sh && CDCGUARD_PYTHON="$$(./scripts/py-test-env.sh)" ctest --test-dir $(BUILD_DIR) -L consumers --output-on-failure
+
 manifests: ## regenerate manifests/ from charts/cdc-guard
 	./scripts/manifests.sh
 
@@ -55,4 +61,4 @@ lint: ## clang-format check (no changes)
 docker-build: ## build the container image cdc-guard:dev (Dockerfile; VERSION from CMakeLists.txt)
 	docker build --build-arg VERSION=$(VERSION) -t cdc-guard:dev .
 
-.PHONY: help deps build test demo asan kube-tools e2e kube-env helm manifests chart-test bench bench-claim fmt lint docker-build
+.PHONY: help deps build test demo asan kube-tools e2e kube-env helm py-env consumers manifests chart-test bench bench-claim fmt lint docker-build

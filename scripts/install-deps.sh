@@ -11,7 +11,8 @@ build_packages=(
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev
 )
 packages=(
-  "${build_packages[@]}" git python3 openssl
+  # python3-venv: scripts/py-test-env.sh (Debian's python3 has no ensurepip without it)
+  "${build_packages[@]}" git python3 python3-venv openssl
   libgtest-dev libgmock-dev
   clang-format clang libclang-rt-14-dev
 )

@@ -1,6 +1,7 @@
 #include "cdcguard/policy/check.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 #include "cdcguard/policy/connector_index.hpp"
@@ -38,6 +39,7 @@ CheckReport check_manifests(ManifestSet manifests, const Registry& registry, Tim
     auto found = find_connector_violations(c, ctx);
     report.violations.insert(report.violations.end(), std::make_move_iterator(found.begin()),
                              std::make_move_iterator(found.end()));
+    report.checked.push_back({"KafkaConnector", c.key(), c.location});
   });
   report.summary.connectors = index.size();
 
@@ -56,6 +58,7 @@ CheckReport check_manifests(ManifestSet manifests, const Registry& registry, Tim
     unique_connects.push_back(&c);
   }
   for (const auto* c : unique_connects) {
+    report.checked.push_back({"KafkaConnect", c->key(), c->location});
     auto found = find_connect_violations(*c, connects);
     report.violations.insert(report.violations.end(), std::make_move_iterator(found.begin()),
                              std::make_move_iterator(found.end()));
@@ -75,6 +78,10 @@ CheckReport check_manifests(ManifestSet manifests, const Registry& registry, Tim
     if (a.location.line != b.location.line) return a.location.line < b.location.line;
     if (a.subject != b.subject) return a.subject < b.subject;
     return a.rule < b.rule;
+  });
+  std::sort(report.checked.begin(), report.checked.end(), [](const CheckedObject& a, const CheckedObject& b) {
+    return std::tie(a.location.file, a.location.line, a.kind, a.subject) <
+           std::tie(b.location.file, b.location.line, b.kind, b.subject);
   });
   return report;
 }

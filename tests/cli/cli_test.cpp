@@ -51,19 +51,20 @@ TEST_P(CliHelp, PrintsUsageOnStdoutAndExitsZero) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cli, CliHelp,
-    testing::Values(
-        HelpCase{"top", {"--help"}, {"check", "registry render", "registry next", "--version"}},
-        HelpCase{"top_short", {"-h"}, {"check", "registry"}},
-        HelpCase{"check",
-                 {"check", "--help"},
-                 {"--registry", "--namespace", "--now", "--output", "text|json", "PATH", "Exit codes"}},
-        HelpCase{"check_short", {"check", "-h"}, {"--registry", "--output"}},
-        HelpCase{"registry", {"registry", "--help"}, {"render", "next"}},
-        HelpCase{
-            "registry_render", {"registry", "render", "--help"}, {"--registry", "--format", "markdown|yaml"}},
-        HelpCase{"registry_next",
-                 {"registry", "next", "--help"},
-                 {"--registry", "--namespace", "--connector", "--now", "Exit codes"}}),
+    testing::Values(HelpCase{"top", {"--help"}, {"check", "registry render", "registry next", "--version"}},
+                    HelpCase{"top_short", {"-h"}, {"check", "registry"}},
+                    HelpCase{"check",
+                             {"check", "--help"},
+                             {"--registry", "--namespace", "--now", "--output",
+                              "text|json|sarif|junit|github", "PATH", "Exit codes"}},
+                    HelpCase{"check_short", {"check", "-h"}, {"--registry", "--output"}},
+                    HelpCase{"registry", {"registry", "--help"}, {"render", "next"}},
+                    HelpCase{"registry_render",
+                             {"registry", "render", "--help"},
+                             {"--registry", "--format", "markdown|yaml"}},
+                    HelpCase{"registry_next",
+                             {"registry", "next", "--help"},
+                             {"--registry", "--namespace", "--connector", "--now", "Exit codes"}}),
     case_name<HelpCase>);
 
 // ---------------------------------------------------------------------------
@@ -101,9 +102,12 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{
             "check_missing_path_after_flags", {"check", "--registry", kRegistry}, "give at least one PATH"},
         UsageCase{"check_flag_without_value", {"check", kClean, "--registry"}, "--registry needs a value"},
-        UsageCase{"check_bad_output", {"check", "--output", "xml", kClean}, "--output must be text or json"},
-        UsageCase{
-            "check_bad_output_equals", {"check", "--output=yaml", kClean}, "--output must be text or json"},
+        UsageCase{"check_bad_output",
+                  {"check", "--output", "xml", kClean},
+                  "--output must be one of text|json|sarif|junit|github"},
+        UsageCase{"check_bad_output_equals",
+                  {"check", "--output=yaml", kClean},
+                  "--output must be one of text|json|sarif|junit|github"},
         UsageCase{"check_bad_now", {"check", "--now", "yesterday", kClean}, "--now must be an RFC 3339 time"},
         UsageCase{"check_now_without_offset",
                   {"check", "--now", "2026-05-01T12:00:00", kClean},

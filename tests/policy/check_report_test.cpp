@@ -83,6 +83,37 @@ TEST(CheckReport, AnObjectDefinedTwiceIsAnInputErrorAndCheckedOnce) {
   for (const auto& v : report.violations) ADD_FAILURE() << v.rule << " on " << v.subject << ": " << v.message;
   EXPECT_EQ(report.summary.connectors, 1U);
   EXPECT_EQ(report.summary.connect_clusters, 1U);
+  // The first copy of each is the one checked.
+  ASSERT_EQ(report.checked.size(), 2U);
+  EXPECT_EQ(report.checked[0].kind, "KafkaConnector");
+  EXPECT_EQ(report.checked[0].subject, "ecommerce/orders-cdc");
+  EXPECT_EQ(report.checked[0].location.line, 3);
+  EXPECT_EQ(report.checked[1].kind, "KafkaConnect");
+  EXPECT_EQ(report.checked[1].subject, "kafka/cdc-connect");
+  EXPECT_EQ(report.checked[1].location.line, 27);
+}
+
+TEST(CheckReport, ListsEveryObjectCheckedWithOrWithoutViolationsInFileOrder) {
+  const CheckReport report = check_manifests(load({"connect-group-id.yaml", "all-clear.yaml"}),
+                                             base_registry(), at("2026-04-01T12:00:00Z"));
+  ASSERT_EQ(report.checked.size(), report.summary.connectors + report.summary.connect_clusters);
+  std::size_t connects = 0;
+  for (std::size_t i = 0; i < report.checked.size(); ++i) {
+    const CheckedObject& o = report.checked[i];
+    EXPECT_TRUE(o.kind == "KafkaConnector" || o.kind == "KafkaConnect") << o.kind;
+    if (o.kind == "KafkaConnect") ++connects;
+    EXPECT_NE(o.subject.find('/'), std::string::npos) << o.subject;
+    EXPECT_GT(o.location.line, 0) << o.subject;
+    if (i > 0) {
+      const SourceLocation& before = report.checked[i - 1].location;
+      EXPECT_TRUE(before.file < o.location.file ||
+                  (before.file == o.location.file && before.line < o.location.line))
+          << o.subject << " out of order";
+    }
+  }
+  EXPECT_EQ(connects, 3U);
+  EXPECT_EQ(report.checked.front().location.file, "all-clear.yaml");
+  EXPECT_EQ(report.checked.back().location.file, "connect-group-id.yaml");
 }
 
 TEST(CheckReport, ConnectorsFromSeveralFilesAreJudgedTogether) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "cdcguard/model/manifest.hpp"
@@ -17,8 +18,17 @@ struct CheckSummary {
   std::size_t exempted = 0;          // dropped by an active exception
 };
 
+// An object the check looked at, with or without violations: reports that
+// list what passed (JUnit's test cases) need every one.
+struct CheckedObject {
+  std::string kind;     // "KafkaConnector" or "KafkaConnect", as Violation::subject_kind
+  std::string subject;  // "namespace/name", as Violation::subject
+  SourceLocation location;
+};
+
 struct CheckReport {
   std::vector<Violation> violations;        // sorted by file, line, rule
+  std::vector<CheckedObject> checked;       // sorted by file, line, kind, subject; duplicates left out
   std::vector<ManifestError> input_errors;  // e.g. one connector defined twice
   CheckSummary summary;
   bool has_errors() const { return summary.errors > 0; }
