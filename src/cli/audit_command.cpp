@@ -1,5 +1,3 @@
-#include <nlohmann/json.hpp>
-
 #include "cdcguard/kube/kube_client.hpp"
 #include "cdcguard/kube/strimzi_objects.hpp"
 #include "cdcguard/model/display_text.hpp"
@@ -8,6 +6,7 @@
 #include "cdcguard/policy/audit.hpp"
 #include "cli/cluster_flags.hpp"
 #include "cli/commands.hpp"
+#include "cli/report_formats.hpp"
 
 namespace cdcguard::cli {
 namespace {
@@ -26,19 +25,14 @@ Options:
   --context NAME       a kubeconfig context other than its current-context
   --namespaces A,B     only these namespaces (default: all)
   --now TIME           evaluate as of this RFC 3339 time or date (default: now)
-  --output text|json   text: kafkaconnector/NS/NAME: error: [rule-id] ... (default)
+  --output FORMAT      text (default): kafkaconnector/NS/NAME: error: [rule-id] ...;
+                       json, sarif (SARIF 2.1.0), junit (JUnit XML), github (workflow
+                       commands): as `check --help` describes them
   -h, --help           this help
 
 Exit codes: 0 nothing at deny level, 1 deny-level violations, 2 usage, cluster
 or registry errors.
 )";
-
-// "kafkaconnector/ns/name", as kubectl names an object.
-std::string object_name(const std::string& kind, const std::string& key) {
-  std::string lower;
-  for (const char c : kind) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return lower + "/" + key;
-}
 
 // The registry the webhook would judge against: the ConfigMap's, or in split
 // mode the union of the policy and the state (an absent state is empty).
@@ -64,55 +58,12 @@ Registry read_registry(kube::KubeClient& client, const std::pair<std::string, st
   return state ? merge_registry_layers(policy, *state) : policy;
 }
 
-void print_json(const CheckReport& report, const std::string& error, std::ostream& out) {
-  nlohmann::ordered_json violations = nlohmann::ordered_json::array();
-  for (const auto& v : report.violations) {
-    violations.push_back({{"rule", v.rule},
-                          {"severity", to_string(severity_of(v.action))},
-                          {"action", std::string(to_string(v.action))},
-                          {"object", object_name(v.subject_kind, v.subject)},
-                          {"connector", v.subject},
-                          {"kind", v.subject_kind},
-                          {"path", v.path},
-                          {"message", v.message},
-                          {"other", v.other},
-                          {"fix", v.fix}});
-  }
-  nlohmann::ordered_json doc{{"violations", std::move(violations)},
-                             {"summary",
-                              {{"connectors", report.summary.connectors},
-                               {"connectClusters", report.summary.connect_clusters},
-                               {"errors", report.summary.errors},
-                               {"warnings", report.summary.warnings},
-                               {"exempted", report.summary.exempted}}}};
-  if (!error.empty()) doc["errors"] = nlohmann::ordered_json::array({{{"message", error}}});
-  out << doc.dump(2, ' ', true, nlohmann::ordered_json::error_handler_t::replace) << "\n";
-}
-
-void print_text(const CheckReport& report, const std::string& source, std::ostream& out) {
-  for (const auto& v : report.violations) {
-    out << escape_for_display(object_name(v.subject_kind, v.subject)) << ": "
-        << to_string(severity_of(v.action)) << ": [" << v.rule << "] " << escape_for_display(v.path) << ": "
-        << escape_for_display(v.message);
-    if (v.action == Action::Audit) out << " (audit)";
-    out << "\n";
-  }
-  const auto plural = [](std::size_t n, const char* word) {
-    return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
-  };
-  out << "audited " << plural(report.summary.connectors, "connector") << " and "
-      << plural(report.summary.connect_clusters, "KafkaConnect") << " in " << escape_for_display(source) << ": "
-      << plural(report.summary.errors, "error") << ", " << plural(report.summary.warnings, "warning");
-  if (report.summary.exempted > 0) out << ", " << report.summary.exempted << " exempted";
-  out << "\n";
-}
-
 }  // namespace
 
 int run_audit(const std::vector<std::string>& args, Streams io) {
   ParsedArgs parsed;
   TimePoint now;
-  std::string output;
+  OutputFormat output = OutputFormat::Text;
   std::pair<std::string, std::string> registry_cm;
   std::optional<std::pair<std::string, std::string>> policy_cm;
   std::vector<std::string> namespaces;
@@ -123,10 +74,14 @@ int run_audit(const std::vector<std::string>& args, Streams io) {
       io.out << kAuditHelp;
       return kExitOk;
     }
-    if (!parsed.positional.empty()) throw UsageError("unexpected argument \"" + parsed.positional.front() + "\"");
+    if (!parsed.positional.empty())
+      throw UsageError("unexpected argument \"" + parsed.positional.front() + "\"");
     now = resolve_now(parsed);
-    output = parsed.flags.contains("--output") ? parsed.flags["--output"] : "text";
-    if (output != "text" && output != "json") throw UsageError("--output must be text or json");
+    if (parsed.flags.contains("--output")) {
+      const auto format = parse_output_format(parsed.flags["--output"]);
+      if (!format) throw UsageError("--output must be " + std::string(kOutputFormatNames));
+      output = *format;
+    }
     if (!parsed.flags.contains("--registry-configmap"))
       throw UsageError("--registry-configmap NS/NAME is required (the registry to audit against)");
     registry_cm = configmap_flag(parsed.flags["--registry-configmap"], "--registry-configmap");
@@ -138,9 +93,12 @@ int run_audit(const std::vector<std::string>& args, Streams io) {
     return kExitUsage;
   }
 
+  const ReportContext context{"audit", kVersion, ReportSource::Cluster};
   const auto fail = [&](const std::string& message) {
     io.err << "cdc-guard audit: " << escape_for_display(message) << "\n";
-    if (output == "json") print_json(CheckReport{}, message, io.out);
+    // The machine-readable formats say it too, so a CI report shows why.
+    if (output != OutputFormat::Text)
+      write_report(output, CheckReport{}, {InputError{"", 0, message}}, 0, context, io.out, io.err);
     return kExitUsage;
   };
   std::string source;
@@ -152,10 +110,7 @@ int run_audit(const std::vector<std::string>& args, Streams io) {
     const std::string version = kube::discover_strimzi_version(client);
     const ClusterView view = kube::read_cluster_view(client, version, namespaces);
     const CheckReport report = audit_cluster(view, registry, now);
-    if (output == "json")
-      print_json(report, "", io.out);
-    else
-      print_text(report, source, io.out);
+    write_report(output, report, {}, 0, context, io.out, io.err);
     return report.has_errors() ? kExitViolations : kExitOk;
   } catch (const UsageError& e) {
     io.err << "cdc-guard audit: " << e.what() << "\n\n" << kAuditHelp;

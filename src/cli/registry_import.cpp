@@ -70,8 +70,8 @@ struct Target {
 
 // The registry as it is now, what the import writes into, and where.
 struct Current {
-  Registry judged;  // the registry the import judges against (in split mode, the union)
-  Registry policy;  // split mode: the policy
+  Registry judged;               // the registry the import judges against (in split mode, the union)
+  Registry policy;               // split mode: the policy
   std::string document;          // the text now at the target ("" when absent)
   std::string resource_version;  // ConfigMap: "" when absent
   bool exists = false;
@@ -115,7 +115,8 @@ Current read_current(kube::KubeClient* client, const Target& target) {
     current.exists = true;
     current.resource_version = object->at("metadata").value("resourceVersion", std::string());
     const auto text = registry_text_of(*object, name);
-    if (!text) throw RegistryError(name + " has no data key registry.yaml", {name + ": no data key registry.yaml"});
+    if (!text)
+      throw RegistryError(name + " has no data key registry.yaml", {name + ": no data key registry.yaml"});
     current.document = *text;
     state = parse_registry(*text, name + " registry.yaml");
   }
@@ -164,7 +165,8 @@ void print_plan(const Registry& after, const ReconcileReport& report, const std:
       for (const auto& e : after.entries) {
         if (e.connector != change.connector || e.server_id != change.server_id) continue;
         out << "| " << cell(e.connector) << " | " << e.server_id << " | " << cell(e.owner) << " | "
-            << cell(e.topic_prefix) << " | " << cell(e.schema_history_topic) << " | " << cell(e.cluster) << " |\n";
+            << cell(e.topic_prefix) << " | " << cell(e.schema_history_topic) << " | " << cell(e.cluster)
+            << " |\n";
         break;
       }
     }
@@ -199,8 +201,8 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
   bool apply = false;
   try {
     parsed = parse_args(args,
-                        {"--kubeconfig", "--context", "--registry-configmap", "--policy-configmap", "--registry",
-                         "--namespaces", "--namespace", "--cluster-name", "--now"},
+                        {"--kubeconfig", "--context", "--registry-configmap", "--policy-configmap",
+                         "--registry", "--namespaces", "--namespace", "--cluster-name", "--now"},
                         {"--from-files", "--apply"});
     if (parsed.help) {
       io.out << kImportHelp;
@@ -225,7 +227,8 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
     if (from_files && parsed.positional.empty())
       throw UsageError("--from-files needs at least one PATH (a file, a directory, or - for stdin)");
     if (!from_files && !parsed.positional.empty())
-      throw UsageError("unexpected argument \"" + parsed.positional.front() + "\" (manifests go with --from-files)");
+      throw UsageError("unexpected argument \"" + parsed.positional.front() +
+                       "\" (manifests go with --from-files)");
     if (!from_files && parsed.flags.contains("--namespace"))
       throw UsageError("--namespace goes with --from-files (the cluster's objects have theirs)");
     if (from_files && parsed.flags.contains("--namespaces"))
@@ -243,13 +246,15 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
   };
   try {
     std::unique_ptr<kube::KubeClient> client;
-    if (!from_files || target.configmap) client = std::make_unique<kube::KubeClient>(cluster_config_from_flags(parsed));
+    if (!from_files || target.configmap)
+      client = std::make_unique<kube::KubeClient>(cluster_config_from_flags(parsed));
 
     ConnectorIndex connectors;
     if (from_files) {
       std::vector<InputProblem> problems;
       const auto files = expand_inputs(parsed.positional, problems);
-      for (const auto& p : problems) io.err << escape_for_display(p.path) << ": error: " << escape_for_display(p.message) << "\n";
+      for (const auto& p : problems)
+        io.err << escape_for_display(p.path) << ": error: " << escape_for_display(p.message) << "\n";
       ManifestSet manifests;
       const std::string ns = parsed.flags.contains("--namespace") ? parsed.flags["--namespace"] : "default";
       for (const auto& path : files) {
@@ -263,8 +268,8 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
         parse_manifests(input->text, input->name, ns, manifests);
       }
       for (const auto& e : manifests.errors)
-        io.err << escape_for_display(e.location.file) << ":" << e.location.line << ": error: "
-               << escape_for_display(e.message) << "\n";
+        io.err << escape_for_display(e.location.file) << ":" << e.location.line
+               << ": error: " << escape_for_display(e.message) << "\n";
       if (!problems.empty() || !manifests.errors.empty())
         return fail("the manifests could not all be read; nothing was imported");
       for (auto& c : manifests.connectors) {
@@ -297,11 +302,14 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
           return fail("internal error: the import would change the entry of " + before.connector +
                       "; nothing was written");
       }
-      const std::string after_doc = report.changed() ? document_for(after, current, target) : current.document;
+      const std::string after_doc =
+          report.changed() ? document_for(after, current, target) : current.document;
       if (!apply || !report.changed()) {
         print_plan(after, report, current.document, after_doc, where, io.out);
-        if (!report.changed()) io.out << "Nothing to import: " << escape_for_display(where) << " is unchanged.\n";
-        else io.out << "Nothing was written: run again with --apply to write this.\n";
+        if (!report.changed())
+          io.out << "Nothing to import: " << escape_for_display(where) << " is unchanged.\n";
+        else
+          io.out << "Nothing was written: run again with --apply to write this.\n";
         return report.not_adopted.empty() ? kExitOk : kExitViolations;
       }
       if (!target.file.empty()) {

@@ -23,7 +23,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 struct Edit {
-  char op;  // ' ', '-', '+'
+  char op;                  // ' ', '-', '+'
   std::size_t before_line;  // 0-based in `before` (for ' ' and '-')
   std::size_t after_line;   // 0-based in `after` (for ' ' and '+')
 };
@@ -48,7 +48,8 @@ std::vector<Edit> edits(const std::vector<std::string>& a, const std::vector<std
     std::vector<std::vector<std::uint32_t>> lcs(n + 1, std::vector<std::uint32_t>(m + 1, 0));
     for (std::size_t i = n; i-- > 0;)
       for (std::size_t j = m; j-- > 0;)
-        lcs[i][j] = a[prefix + i] == b[prefix + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+        lcs[i][j] =
+            a[prefix + i] == b[prefix + j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
     std::size_t i = 0;
     std::size_t j = 0;
     while (i < n || j < m) {
@@ -113,8 +114,8 @@ std::string unified_diff(const std::string& before, const std::string& after, co
       if (script[i].op != '+') ++a_count;
       if (script[i].op != '-') ++b_count;
     }
-    out += "@@ -" + range(script[start].before_line, a_count) + " +" + range(script[start].after_line, b_count) +
-           " @@\n";
+    out += "@@ -" + range(script[start].before_line, a_count) + " +" +
+           range(script[start].after_line, b_count) + " @@\n";
     for (std::size_t i = start; i < end; ++i) {
       const auto& e = script[i];
       out += e.op;

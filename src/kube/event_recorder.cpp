@@ -53,7 +53,8 @@ std::string event_body(const AuditEvent& event, TimePoint now, const std::string
 KubeEventRecorder::KubeEventRecorder(KubeClient& client, std::string reporting_instance,
                                      std::function<std::string(const std::string& kind)> api_version_of)
     : client_(client),
-      reporting_instance_(reporting_instance.empty() ? std::string("cdc-guard") : std::move(reporting_instance)),
+      reporting_instance_(reporting_instance.empty() ? std::string("cdc-guard")
+                                                     : std::move(reporting_instance)),
       api_version_of_(std::move(api_version_of)) {}
 
 void KubeEventRecorder::record(const AuditEvent& event, TimePoint now) {
@@ -62,16 +63,15 @@ void KubeEventRecorder::record(const AuditEvent& event, TimePoint now) {
                    std::to_string(response.status) + " " + status_message(response));
   };
   if (event.count > 1) {
-    const nlohmann::json patch{
-        {"series", {{"count", event.count}, {"lastObservedTime", micro_time(now)}}}};
+    const nlohmann::json patch{{"series", {{"count", event.count}, {"lastObservedTime", micro_time(now)}}}};
     const auto response = client_.request("PATCH", events_path(event.namespace_name) + "/" + event.event_name,
                                           patch.dump(), "application/merge-patch+json");
     if (response.status == 200) return;
     if (response.status != 404) fail(response, "PATCH");
   }
-  const auto response =
-      client_.post(events_path(event.namespace_name),
-                   event_body(event, now, kReportingController, reporting_instance_, api_version_of_(event.object_kind)));
+  const auto response = client_.post(
+      events_path(event.namespace_name),
+      event_body(event, now, kReportingController, reporting_instance_, api_version_of_(event.object_kind)));
   // 409: an earlier try was written although its answer was lost.
   if (response.status != 201 && response.status != 200 && response.status != 409) fail(response, "POST");
 }

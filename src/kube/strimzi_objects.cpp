@@ -70,8 +70,8 @@ std::vector<nlohmann::json> list_all(KubeClient& client, const std::string& path
     std::string next;
     bool expired = false;
     do {
-      std::string query = path + (path.find('?') == std::string::npos ? "?" : "&") +
-                          "limit=" + std::to_string(page_size);
+      std::string query =
+          path + (path.find('?') == std::string::npos ? "?" : "&") + "limit=" + std::to_string(page_size);
       if (!next.empty()) query += "&continue=" + query_escape(next);
       const auto response = client.get(query);
       if (response.status == 410 && !next.empty() && attempt == 0) {
@@ -113,8 +113,8 @@ std::optional<ConnectorFacts> connector_facts_of(const nlohmann::json& object) {
 
 std::optional<ConnectClusterFacts> connect_cluster_facts_of(const nlohmann::json& object) {
   std::vector<ManifestError> errors;
-  return connect_cluster_from_object(admission::yaml_from_json(object), {}, metadata_field(object, "namespace"),
-                                     errors);
+  return connect_cluster_from_object(admission::yaml_from_json(object), {},
+                                     metadata_field(object, "namespace"), errors);
 }
 
 ClusterView read_cluster_view(KubeClient& client, const std::string& version,

@@ -44,10 +44,12 @@ void write(const fs::path& p, const std::string& text) {
 
 std::string connector(const std::string& ns, const std::string& name, const std::string& id,
                       const std::string& history) {
-  return "apiVersion: kafka.strimzi.io/v1\nkind: KafkaConnector\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
+  return "apiVersion: kafka.strimzi.io/v1\nkind: KafkaConnector\nmetadata:\n  name: " + name +
+         "\n  namespace: " + ns +
          "\n  labels: {strimzi.io/cluster: cdc}\nspec:\n  class: io.debezium.connector.mysql.MySqlConnector\n"
          "  config:\n    database.server.id: \"" +
-         id + "\"\n    topic.prefix: " + name + "\n    schema.history.internal.kafka.topic: " + history + "\n";
+         id + "\"\n    topic.prefix: " + name + "\n    schema.history.internal.kafka.topic: " + history +
+         "\n";
 }
 
 class RegistryImportFromFiles : public ::testing::Test {
@@ -65,12 +67,14 @@ class RegistryImportFromFiles : public ::testing::Test {
           "rules:\n  range: {from: 184000, to: 184999}\nteams:\n"
           "  - {name: team-shop, namespaces: [shop], range: {from: 184000, to: 184099}}\n"
           "entries:\n"
-          "  - {connector: shop/users-cdc, serverId: 184002, status: Active, owner: team-shop, date: 2026-01-01}\n");
+          "  - {connector: shop/users-cdc, serverId: 184002, status: Active, owner: team-shop, date: "
+          "2026-01-01}\n");
   }
   fs::path registry() const { return dir_.path() / "registry.yaml"; }
   std::vector<std::string> import_args(bool apply) const {
-    std::vector<std::string> args{"registry", "import", "--registry", registry().string(), "--cluster-name", "gitops",
-                                  "--now", "2026-11-25T10:00:00Z", "--from-files", (dir_.path() / "repo").string()};
+    std::vector<std::string> args{
+        "registry", "import", "--registry",           registry().string(), "--cluster-name",
+        "gitops",   "--now",  "2026-11-25T10:00:00Z", "--from-files",      (dir_.path() / "repo").string()};
     if (apply) args.push_back("--apply");
     return args;
   }
@@ -82,13 +86,14 @@ TEST_F(RegistryImportFromFiles, WithoutApplyItPrintsTheChangeAndWritesNothing) {
   const auto r = run_cli(import_args(false));
   EXPECT_EQ(r.exit_code, 1) << "some connectors were not imported\n" << r.out << r.err;
   EXPECT_EQ(slurp(registry()), before);
-  EXPECT_NE(r.out.find("| shop/orders-cdc | 184001 | team-shop | orders-cdc | schema-history.orders | gitops |"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("| shop/orders-cdc | 184001 | team-shop | orders-cdc | schema-history.orders | gitops |"),
+      std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("| shop/users-cdc | 184002"), std::string::npos) << "already registered\n" << r.out;
-  for (const char* listed : {"| shop/twin-a | 184003 | shared-in-cluster |", "| shop/twin-b | 184003 | shared-in-cluster |",
-                             "| shop/copy-a | 184004 | shared-history-topic |",
-                             "| shop/copy-b | 184005 | shared-history-topic |"})
+  for (const char* listed :
+       {"| shop/twin-a | 184003 | shared-in-cluster |", "| shop/twin-b | 184003 | shared-in-cluster |",
+        "| shop/copy-a | 184004 | shared-history-topic |", "| shop/copy-b | 184005 | shared-history-topic |"})
     EXPECT_NE(r.out.find(listed), std::string::npos) << listed << "\n" << r.out;
   EXPECT_NE(r.out.find("```diff\n--- "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("+  - {connector: shop/orders-cdc, serverId: 184001"), std::string::npos) << r.out;
@@ -142,7 +147,8 @@ TEST_F(RegistryImportFromFiles, UnreadableInputsImportNothing) {
 TEST(RegistryImportUsage, NeedsOneTarget) {
   const auto r = run_cli({"registry", "import", "--from-files", "x.yaml"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("give one of --registry-configmap NS/NAME and --registry FILE"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("give one of --registry-configmap NS/NAME and --registry FILE"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ TEST(UnifiedDiff, ChangesFarApartAreTwoHunks) {
 }
 
 TEST(UnifiedDiff, AnInsertionInTheMiddleKeepsTheCommonLines) {
-  EXPECT_EQ(unified_diff("a\nb\nc\n", "a\nb\nx\nc\n", "1", "2"), "--- 1\n+++ 2\n@@ -1,3 +1,4 @@\n a\n b\n+x\n c\n");
+  EXPECT_EQ(unified_diff("a\nb\nc\n", "a\nb\nx\nc\n", "1", "2"),
+            "--- 1\n+++ 2\n@@ -1,3 +1,4 @@\n a\n b\n+x\n c\n");
 }
 
 TEST(UnifiedDiff, FromNothing) {

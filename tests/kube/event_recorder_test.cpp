@@ -40,7 +40,8 @@ class EventRecorderTest : public ::testing::Test {
     transport_ = transport.get();
     client_ = std::make_unique<kube::KubeClient>(config, options, std::move(transport));
     recorder_ = std::make_unique<kube::KubeEventRecorder>(
-        *client_, "cdc-guard-7f9c-abcde", [](const std::string&) { return std::string("kafka.strimzi.io/v1"); });
+        *client_, "cdc-guard-7f9c-abcde",
+        [](const std::string&) { return std::string("kafka.strimzi.io/v1"); });
   }
   ScriptedTransport* transport_ = nullptr;
   std::unique_ptr<kube::KubeClient> client_;
@@ -82,21 +83,23 @@ TEST_F(EventRecorderTest, ARecurringEventPatchesItsSeries) {
   EXPECT_EQ(requests[0].method, "PATCH");
   EXPECT_EQ(requests[0].path, "/apis/events.k8s.io/v1/namespaces/shop/events/orders-cdc.00000000000000ab");
   EXPECT_EQ(requests[0].header("Content-Type"), "application/merge-patch+json");
-  EXPECT_EQ(nlohmann::json::parse(requests[0].body),
-            (nlohmann::json{{"series", {{"count", 3}, {"lastObservedTime", "2026-11-25T12:00:00.000000Z"}}}}));
+  EXPECT_EQ(
+      nlohmann::json::parse(requests[0].body),
+      (nlohmann::json{{"series", {{"count", 3}, {"lastObservedTime", "2026-11-25T12:00:00.000000Z"}}}}));
 }
 
 // The API server keeps Events for --event-ttl (an hour by default): the one
 // to repeat may be gone, and is written again with its series.
 TEST_F(EventRecorderTest, ARecurringEventThatExpiredIsCreatedAgainWithItsSeries) {
-  transport_->script({respond(404, status_body(404, "NotFound", "events \"orders-cdc.ab\" not found")),
-                      respond(201, "{}")});
+  transport_->script(
+      {respond(404, status_body(404, "NotFound", "events \"orders-cdc.ab\" not found")), respond(201, "{}")});
   recorder_->record(duplicate_event(2), kFirst + 1h);
   const auto requests = transport_->requests();
   ASSERT_EQ(requests.size(), 2u);
   EXPECT_EQ(requests[1].method, "POST");
   const auto body = nlohmann::json::parse(requests[1].body);
-  EXPECT_EQ(body["series"], (nlohmann::json{{"count", 2}, {"lastObservedTime", "2026-11-25T11:00:00.000000Z"}}));
+  EXPECT_EQ(body["series"],
+            (nlohmann::json{{"count", 2}, {"lastObservedTime", "2026-11-25T11:00:00.000000Z"}}));
   EXPECT_EQ(body["eventTime"], "2026-11-25T10:00:00.000000Z");
 }
 

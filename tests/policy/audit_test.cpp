@@ -55,7 +55,8 @@ TEST(AuditCluster, JudgesConnectorsAsTheyRunWithoutMutationDefaults) {
   view.connectors.upsert(mysql("orders-cdc", 184001, "orders"));
   view.connectors.upsert(mysql("users-cdc", 184001, "users", "schema-history.users"));
   const Registry registry = parse_registry(
-      "rules:\n  range: {from: 184000, to: 184999}\n  schemaHistoryTopicTemplate: \"schema-history.{prefix}\"\n",
+      "rules:\n  range: {from: 184000, to: 184999}\n  schemaHistoryTopicTemplate: "
+      "\"schema-history.{prefix}\"\n",
       "registry.yaml");
 
   const CheckReport audit = audit_cluster(view, registry, kNow);
@@ -138,10 +139,11 @@ TEST(AuditEventThrottle, ARuleFoundTwiceOnOneObjectIsOneEvent) {
 TEST(AuditEventThrottle, KindsAreKeptApartAndEventNamesAreDnsSubdomains) {
   AuditEventThrottle throttle;
   const std::string long_name(250, 'x');
-  const auto due = throttle.due({violation("kafka/connect", "connect-group-id-duplicate", "m", "KafkaConnect"),
-                                 violation("kafka/connect", "connect-group-id-duplicate", "m"),
-                                 violation("kafka/" + long_name, "server-id-duplicate", "m")},
-                                kNow);
+  const auto due =
+      throttle.due({violation("kafka/connect", "connect-group-id-duplicate", "m", "KafkaConnect"),
+                    violation("kafka/connect", "connect-group-id-duplicate", "m"),
+                    violation("kafka/" + long_name, "server-id-duplicate", "m")},
+                   kNow);
   ASSERT_EQ(due.size(), 3u);
   for (const auto& e : due) {
     EXPECT_LE(e.event_name.size(), 253u);
@@ -152,8 +154,8 @@ TEST(AuditEventThrottle, KindsAreKeptApartAndEventNamesAreDnsSubdomains) {
 }
 
 TEST(ViolationsByRule, EveryKnownRuleIsCounted) {
-  const auto counts = violations_by_rule({violation("shop/a", "server-id-duplicate", "m"),
-                                          violation("shop/b", "server-id-duplicate", "m")});
+  const auto counts = violations_by_rule(
+      {violation("shop/a", "server-id-duplicate", "m"), violation("shop/b", "server-id-duplicate", "m")});
   EXPECT_EQ(counts.at("server-id-duplicate"), 2u);
   EXPECT_EQ(counts.at("topic-prefix-overlap"), 0u);
   EXPECT_EQ(counts.size(), rule::all().size());
