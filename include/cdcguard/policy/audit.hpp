@@ -31,7 +31,7 @@ struct AuditEvent {
   std::string namespace_name;  // of the object, and so of the Event
   std::string object_name;
   std::string object_uid;  // not known to the throttle: the caller fills it in from its view
-  std::string rule;  // the Event's reason
+  std::string rule;        // the Event's reason
   std::string note;  // the violation's message (with " (and N more)" when the rule fired more than once)
   std::string event_name;  // stable for the life of the violation
   TimePoint first_seen;    // when the violation was first reported (the Event's eventTime)
