@@ -75,6 +75,7 @@ struct Current {
   std::string document;          // the text now at the target ("" when absent)
   std::string resource_version;  // ConfigMap: "" when absent
   bool exists = false;
+  bool configmap_manifest = false;  // a file that is a ConfigMap manifest holding the registry
 };
 
 std::string configmap_path(const std::pair<std::string, std::string>& cm, bool collection = false) {
@@ -104,7 +105,12 @@ Current read_current(kube::KubeClient* client, const Target& target) {
     if (!in) throw RegistryError("cannot read " + target.file, {target.file + ": cannot be read"});
     current.document = text.str();
     current.exists = true;
-    current.judged = parse_registry(current.document, target.file);
+    current.judged = parse_registry_document(current.document, target.file);
+    // A ConfigMap manifest: the diff is of its data.registry.yaml.
+    if (const auto held = find_registry_configmaps(current.document, target.file); !held.empty()) {
+      current.configmap_manifest = true;
+      current.document = held.front().text;
+    }
     return current;
   }
   const auto& cm = *target.configmap;
@@ -312,6 +318,10 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
           io.out << "Nothing was written: run again with --apply to write this.\n";
         return report.not_adopted.empty() ? kExitOk : kExitViolations;
       }
+      if (current.configmap_manifest)
+        return fail(target.file +
+                    " is a ConfigMap manifest: --apply writes bare registry YAML only; put the printed "
+                    "entries into its data.registry.yaml, or point --registry at a bare registry file");
       if (!target.file.empty()) {
         if (!current.exists) {
           if (!FileRegistryStore::create(target.file, after_doc, false, 0644))

@@ -144,6 +144,25 @@ TEST_F(RegistryImportFromFiles, UnreadableInputsImportNothing) {
   EXPECT_EQ(slurp(registry()), before);
 }
 
+// A registry kept as a ConfigMap manifest: the plan is printed, --apply
+// refuses rather than turn the manifest into bare YAML.
+TEST_F(RegistryImportFromFiles, AConfigMapManifestIsPlannedButNotRewritten) {
+  const std::string manifest =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: registry, namespace: cdc-guard}\ndata:\n"
+      "  registry.yaml: |\n    rules:\n      range: {from: 184000, to: 184999}\n";
+  write(registry(), manifest);
+  auto args = import_args(false);
+  const auto plan = run_cli(args);
+  EXPECT_EQ(plan.exit_code, 1) << plan.out << plan.err;
+  EXPECT_NE(plan.out.find("+  - {connector: shop/orders-cdc, serverId: 184001"), std::string::npos)
+      << plan.out;
+  args.push_back("--apply");
+  const auto refused = run_cli(args);
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("is a ConfigMap manifest"), std::string::npos) << refused.err;
+  EXPECT_EQ(slurp(registry()), manifest);
+}
+
 TEST(RegistryImportUsage, NeedsOneTarget) {
   const auto r = run_cli({"registry", "import", "--from-files", "x.yaml"});
   EXPECT_EQ(r.exit_code, 2);

@@ -1,4 +1,5 @@
-// Day-2 tools behind a real kube-apiserver: `cdc-guard audit` as a read-only
+// Day-2 tools behind a real kube-apiserver (server ids 184460-184479 are
+// this file's: the registry is shared, and a deleted connector's id rests): `cdc-guard audit` as a read-only
 // ServiceAccount, the leader's audit as Warning Events (one per connector and
 // rule, not one per pass), and `registry import` building a ConfigMap from
 // what runs, with a second --apply that changes nothing. The conflicting
@@ -91,10 +92,10 @@ subjects:
 
 TEST(Audit, ReportsConflictsAmongLiveConnectorsAsKubectlNamesThemWithGetAndListOnly) {
   const auto ns = new_namespace("audit");
-  create_all(ns, {{.name = "dup-a", .server_id = 184330},
-                  {.name = "dup-b", .server_id = 184330},
-                  {.name = "hist-a", .server_id = 184331, .history_topic = "schema-history.audit-shared"},
-                  {.name = "hist-b", .server_id = 184332, .history_topic = "schema-history.audit-shared"}});
+  create_all(ns, {{.name = "dup-a", .server_id = 184460},
+                  {.name = "dup-b", .server_id = 184460},
+                  {.name = "hist-a", .server_id = 184461, .history_topic = "schema-history.audit-shared"},
+                  {.name = "hist-b", .server_id = 184462, .history_topic = "schema-history.audit-shared"}});
   const std::string kubeconfig = auditor_kubeconfig().string();
   const auto text = cdcguard({"audit", "--kubeconfig", kubeconfig, "--registry-configmap",
                               "cdc-guard/cdc-guard-registry", "--namespaces", ns});
@@ -135,7 +136,7 @@ TEST(Audit, ReportsConflictsAmongLiveConnectorsAsKubectlNamesThemWithGetAndListO
 
   // A namespace with nothing wrong: exit 0.
   const auto clean_ns = new_namespace("audit-clean");
-  ASSERT_TRUE(apply(connector_yaml({.ns = clean_ns, .name = "fine-cdc", .server_id = 184333})).ok());
+  ASSERT_TRUE(apply(connector_yaml({.ns = clean_ns, .name = "fine-cdc", .server_id = 184463})).ok());
   const auto clean = cdcguard({"audit", "--kubeconfig", kubeconfig, "--registry-configmap",
                                "cdc-guard/cdc-guard-registry", "--namespaces", clean_ns});
   EXPECT_EQ(clean.exit_code, 0) << clean.describe();
@@ -154,7 +155,7 @@ TEST(Audit, ReportsConflictsAmongLiveConnectorsAsKubectlNamesThemWithGetAndListO
 // passes see it.
 TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
   const auto ns = new_namespace("events");
-  create_all(ns, {{.name = "twin-a", .server_id = 184335}, {.name = "twin-b", .server_id = 184335}});
+  create_all(ns, {{.name = "twin-a", .server_id = 184465}, {.name = "twin-b", .server_id = 184465}});
   const auto duplicates = [&] {
     const auto r = kubectl({"get", "events.events.k8s.io", "-n", ns, "-o=json"});
     std::vector<nlohmann::json> found;
@@ -190,7 +191,7 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
     EXPECT_EQ(e["regarding"]["kind"], "KafkaConnector");
     EXPECT_EQ(e["regarding"]["uid"].get<std::string>(),
               stored(ns, e["regarding"]["name"].get<std::string>(), "{.metadata.uid}").value_or("?"));
-    EXPECT_THAT(e["note"].get<std::string>(), HasSubstr("184335"));
+    EXPECT_THAT(e["note"].get<std::string>(), HasSubstr("184465"));
     EXPECT_FALSE(e.contains("series")) << "not repeated within the hour";
   }
   EXPECT_EQ(regarding, (std::set<std::string>{"twin-a", "twin-b"}));
@@ -213,10 +214,10 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
 
 TEST(RegistryImport, BuildsARegistryConfigMapFromTheClusterAndASecondApplyChangesNothing) {
   const auto ns = new_namespace("import");
-  create_all(ns, {{.name = "orders-cdc", .server_id = 184340},
-                  {.name = "users-cdc", .server_id = 184341},
-                  {.name = "twin-a", .server_id = 184342},
-                  {.name = "twin-b", .server_id = 184342}});
+  create_all(ns, {{.name = "orders-cdc", .server_id = 184470},
+                  {.name = "users-cdc", .server_id = 184471},
+                  {.name = "twin-a", .server_id = 184472},
+                  {.name = "twin-b", .server_id = 184472}});
   const std::string cm = "imported-" + ns;
   const std::vector<std::string> base{"registry",
                                       "import",
@@ -228,9 +229,9 @@ TEST(RegistryImport, BuildsARegistryConfigMapFromTheClusterAndASecondApplyChange
                                       ns};
   const auto plan = cdcguard(base);
   EXPECT_EQ(plan.exit_code, 1) << "the twins are listed\n" << plan.describe();
-  EXPECT_THAT(plan.out, HasSubstr("| " + ns + "/orders-cdc | 184340 |"));
-  EXPECT_THAT(plan.out, HasSubstr("| " + ns + "/twin-a | 184342 | shared-in-cluster |"));
-  EXPECT_THAT(plan.out, HasSubstr("+  - {connector: " + ns + "/orders-cdc, serverId: 184340"));
+  EXPECT_THAT(plan.out, HasSubstr("| " + ns + "/orders-cdc | 184470 |"));
+  EXPECT_THAT(plan.out, HasSubstr("| " + ns + "/twin-a | 184472 | shared-in-cluster |"));
+  EXPECT_THAT(plan.out, HasSubstr("+  - {connector: " + ns + "/orders-cdc, serverId: 184470"));
   EXPECT_FALSE(kubectl({"get", "configmap", cm, "-n", "cdc-guard"}).ok())
       << "without --apply nothing is written";
 

@@ -277,7 +277,8 @@ TEST(Reconciler, ConnectorsMadeWhileTheWebhookWasAwayAreAdoptedUnlessTheirIdIsTa
 // Deletes `name` and waits for its entry to be Decommissioned: proof that a
 // reconciler is at work.
 void expect_reconciled_deletion(const std::string& ns, const std::string& name, long id) {
-  ASSERT_TRUE(apply(connector_yaml({.ns = ns, .name = name, .server_id = id})).ok());
+  const auto applied = apply(connector_yaml({.ns = ns, .name = name, .server_id = id}));
+  ASSERT_TRUE(applied.ok()) << applied.describe();
   ASSERT_TRUE(eventually([&] {
     const auto e = live_entry(registry_now(), ns + "/" + name);
     return e && e->status == EntryStatus::Active && !e->uid.empty();
