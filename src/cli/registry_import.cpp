@@ -195,16 +195,145 @@ void print_plan(const Registry& after, const ReconcileReport& report, const std:
   out << "```\n";
 }
 
+// What the flags ask for.
+struct ImportConfig {
+  Target target;
+  TimePoint now;
+  ReconcileOptions options;  // cluster name, namespaces, import_only
+  bool from_files = false;
+  bool apply = false;
+  std::vector<std::string> paths;             // --from-files
+  std::string default_namespace = "default";  // --from-files: --namespace
+};
+
+ImportConfig parse_import_args(ParsedArgs& parsed) {
+  ImportConfig c;
+  c.now = resolve_now(parsed);
+  c.options.import_only = true;
+  c.from_files = parsed.flags.contains("--from-files");
+  c.apply = parsed.flags.contains("--apply");
+  const bool to_configmap = parsed.flags.contains("--registry-configmap");
+  if (to_configmap == parsed.flags.contains("--registry"))
+    throw UsageError("give one of --registry-configmap NS/NAME and --registry FILE");
+  if (to_configmap) {
+    c.target.configmap = configmap_flag(parsed.flags["--registry-configmap"], "--registry-configmap");
+  } else {
+    c.target.file = parsed.flags["--registry"];
+    if (c.target.file.empty()) throw UsageError("--registry needs a file");
+  }
+  if (parsed.flags.contains("--policy-configmap")) {
+    if (!to_configmap) throw UsageError("--policy-configmap goes with --registry-configmap");
+    c.target.policy = configmap_flag(parsed.flags["--policy-configmap"], "--policy-configmap");
+  }
+  if (c.from_files && parsed.positional.empty())
+    throw UsageError("--from-files needs at least one PATH (a file, a directory, or - for stdin)");
+  if (!c.from_files && !parsed.positional.empty())
+    throw UsageError("unexpected argument \"" + parsed.positional.front() +
+                     "\" (manifests go with --from-files)");
+  if (!c.from_files && parsed.flags.contains("--namespace"))
+    throw UsageError("--namespace goes with --from-files (the cluster's objects have theirs)");
+  if (c.from_files && parsed.flags.contains("--namespaces"))
+    throw UsageError("--namespaces reads the cluster; with --from-files every manifest in PATH is read");
+  if (parsed.flags.contains("--namespaces"))
+    c.options.namespaces = namespaces_flag(parsed.flags["--namespaces"]);
+  if (parsed.flags.contains("--namespace")) c.default_namespace = parsed.flags["--namespace"];
+  if (auto it = parsed.flags.find("--cluster-name"); it != parsed.flags.end())
+    c.options.cluster_name = it->second;
+  c.paths = parsed.positional;
+  return c;
+}
+
+// The connectors of the manifests in `paths`, read as `check` reads them;
+// nullopt (after saying why on `err`) when any could not be read.
+std::optional<ConnectorIndex> read_manifest_connectors(const ImportConfig& config, Streams io) {
+  std::vector<InputProblem> problems;
+  const auto files = expand_inputs(config.paths, problems);
+  ManifestSet manifests;
+  for (const auto& path : files) {
+    std::string error;
+    auto input = read_input(path, io.in, error);
+    if (!input) {
+      problems.push_back({path, error});
+      continue;
+    }
+    parse_manifests(input->text, input->name, config.default_namespace, manifests);
+  }
+  for (const auto& p : problems)
+    io.err << escape_for_display(p.path) << ": error: " << escape_for_display(p.message) << "\n";
+  for (const auto& e : manifests.errors)
+    io.err << escape_for_display(e.location.file) << ":" << e.location.line
+           << ": error: " << escape_for_display(e.message) << "\n";
+  ConnectorIndex connectors;
+  bool twice = false;
+  for (auto& c : manifests.connectors) {
+    if (connectors.find(c.key())) {
+      io.err << escape_for_display(c.location.file) << ":" << c.location.line << ": error: KafkaConnector "
+             << escape_for_display(c.key()) << " is defined twice\n";
+      twice = true;
+      continue;
+    }
+    connectors.upsert(std::move(c));
+  }
+  if (!problems.empty() || !manifests.errors.empty() || twice) return std::nullopt;
+  return connectors;
+}
+
+class ImportFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Writes the planned document; false when a ConfigMap changed since it was
+// read (plan again). Throws ImportFailed when it cannot be written.
+bool write_import(kube::KubeClient* client, const ImportConfig& config, const Current& current,
+                  const ConnectorIndex& connectors, const std::string& after_doc, const std::string& where) {
+  const Target& target = config.target;
+  if (current.configmap_manifest)
+    throw ImportFailed(target.file +
+                       " is a ConfigMap manifest: --apply writes bare registry YAML only; put the printed "
+                       "entries into its data.registry.yaml, or point --registry at a bare registry file");
+  if (!target.file.empty()) {
+    if (!current.exists) {
+      if (!FileRegistryStore::create(target.file, after_doc, false, 0644))
+        throw ImportFailed(target.file + " appeared meanwhile; run the import again");
+      return true;
+    }
+    // Under the file's lock, planned again on what is there now.
+    FileRegistryStore store(target.file);
+    store.update([&](Registry& registry) {
+      return reconcile(registry, connectors, config.now, config.options).changed();
+    });
+    return true;
+  }
+  kube::HttpResponse response;
+  if (current.exists) {
+    auto body = kube::get_configmap(*client, target.configmap->first, target.configmap->second);
+    if (!body || body->at("metadata").value("resourceVersion", std::string()) != current.resource_version)
+      return false;
+    (*body)["data"]["registry.yaml"] = after_doc;
+    response = client->put(configmap_path(*target.configmap), body->dump());
+  } else {
+    const nlohmann::json body = {{"apiVersion", "v1"},
+                                 {"kind", "ConfigMap"},
+                                 {"metadata",
+                                  {{"name", target.configmap->second},
+                                   {"namespace", target.configmap->first},
+                                   {"labels", {{"app.kubernetes.io/managed-by", "cdc-guard"}}}}},
+                                 {"data", {{"registry.yaml", after_doc}}}};
+    response = client->post(configmap_path(*target.configmap, true), body.dump());
+  }
+  if (response.status == 409) return false;
+  if (response.status != 200 && response.status != 201)
+    throw ImportFailed("writing " + where + " answered " + std::to_string(response.status) + ": " +
+                       kube::status_message(response) + "; nothing was written");
+  return true;
+}
+
 }  // namespace
 
 int registry_import(const std::vector<std::string>& args, Streams io) {
   ParsedArgs parsed;
-  Target target;
-  TimePoint now;
-  std::string cluster_name = "default";
-  std::vector<std::string> namespaces;
-  bool from_files = false;
-  bool apply = false;
+  ImportConfig config;
   try {
     parsed = parse_args(args,
                         {"--kubeconfig", "--context", "--registry-configmap", "--policy-configmap",
@@ -214,94 +343,38 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
       io.out << kImportHelp;
       return kExitOk;
     }
-    now = resolve_now(parsed);
-    from_files = parsed.flags.contains("--from-files");
-    apply = parsed.flags.contains("--apply");
-    const bool to_configmap = parsed.flags.contains("--registry-configmap");
-    if (to_configmap == parsed.flags.contains("--registry"))
-      throw UsageError("give one of --registry-configmap NS/NAME and --registry FILE");
-    if (to_configmap) {
-      target.configmap = configmap_flag(parsed.flags["--registry-configmap"], "--registry-configmap");
-    } else {
-      target.file = parsed.flags["--registry"];
-      if (target.file.empty()) throw UsageError("--registry needs a file");
-    }
-    if (parsed.flags.contains("--policy-configmap")) {
-      if (!to_configmap) throw UsageError("--policy-configmap goes with --registry-configmap");
-      target.policy = configmap_flag(parsed.flags["--policy-configmap"], "--policy-configmap");
-    }
-    if (from_files && parsed.positional.empty())
-      throw UsageError("--from-files needs at least one PATH (a file, a directory, or - for stdin)");
-    if (!from_files && !parsed.positional.empty())
-      throw UsageError("unexpected argument \"" + parsed.positional.front() +
-                       "\" (manifests go with --from-files)");
-    if (!from_files && parsed.flags.contains("--namespace"))
-      throw UsageError("--namespace goes with --from-files (the cluster's objects have theirs)");
-    if (from_files && parsed.flags.contains("--namespaces"))
-      throw UsageError("--namespaces reads the cluster; with --from-files every manifest in PATH is read");
-    if (parsed.flags.contains("--namespaces")) namespaces = namespaces_flag(parsed.flags["--namespaces"]);
-    if (auto it = parsed.flags.find("--cluster-name"); it != parsed.flags.end()) cluster_name = it->second;
+    config = parse_import_args(parsed);
   } catch (const UsageError& e) {
     io.err << "cdc-guard registry import: " << e.what() << "\n\n" << kImportHelp;
     return kExitUsage;
   }
-
   const auto fail = [&](const std::string& message) {
     io.err << "cdc-guard registry import: " << escape_for_display(message) << "\n";
     return kExitUsage;
   };
+  const Target& target = config.target;
+  const std::string where = target.file.empty()
+                                ? "ConfigMap " + target.configmap->first + "/" + target.configmap->second
+                                : target.file;
   try {
     std::unique_ptr<kube::KubeClient> client;
-    if (!from_files || target.configmap)
+    if (!config.from_files || target.configmap)
       client = std::make_unique<kube::KubeClient>(cluster_config_from_flags(parsed));
-
     ConnectorIndex connectors;
-    if (from_files) {
-      std::vector<InputProblem> problems;
-      const auto files = expand_inputs(parsed.positional, problems);
-      for (const auto& p : problems)
-        io.err << escape_for_display(p.path) << ": error: " << escape_for_display(p.message) << "\n";
-      ManifestSet manifests;
-      const std::string ns = parsed.flags.contains("--namespace") ? parsed.flags["--namespace"] : "default";
-      for (const auto& path : files) {
-        std::string error;
-        auto input = read_input(path, io.in, error);
-        if (!input) {
-          io.err << escape_for_display(path) << ": error: " << escape_for_display(error) << "\n";
-          problems.push_back({path, error});
-          continue;
-        }
-        parse_manifests(input->text, input->name, ns, manifests);
-      }
-      for (const auto& e : manifests.errors)
-        io.err << escape_for_display(e.location.file) << ":" << e.location.line
-               << ": error: " << escape_for_display(e.message) << "\n";
-      if (!problems.empty() || !manifests.errors.empty())
-        return fail("the manifests could not all be read; nothing was imported");
-      for (auto& c : manifests.connectors) {
-        if (connectors.find(c.key()))
-          return fail("KafkaConnector " + c.key() + " is defined twice; nothing was imported");
-        connectors.upsert(std::move(c));
-      }
+    if (config.from_files) {
+      auto read = read_manifest_connectors(config, io);
+      if (!read) return fail("the manifests could not all be read; nothing was imported");
+      connectors = std::move(*read);
     } else {
       const std::string version = kube::discover_strimzi_version(*client);
-      connectors = std::move(kube::read_cluster_view(*client, version, namespaces).connectors);
+      connectors = std::move(kube::read_cluster_view(*client, version, config.options.namespaces).connectors);
     }
-
-    ReconcileOptions options;
-    options.cluster_name = cluster_name;
-    options.namespaces = namespaces;
-    options.import_only = true;
-    const std::string where = target.file.empty()
-                                  ? "ConfigMap " + target.configmap->first + "/" + target.configmap->second
-                                  : target.file;
-    // A ConfigMap is written with compare-and-swap: a 409 means another
-    // writer (the webhook's claims, the reconciler) came first: read again
-    // and plan again.
+    // A ConfigMap is written with compare-and-swap: when another writer (the
+    // webhook's claims, the reconciler) came first, read again and plan again.
     for (int attempt = 1;; ++attempt) {
-      Current current = read_current(client.get(), target);
+      const Current current = read_current(client.get(), target);
       Registry after = current.judged;
-      const ReconcileReport report = reconcile(after, connectors, now, options);
+      const ReconcileReport report = reconcile(after, connectors, config.now, config.options);
       // An import only adds: every entry there was is still there, unchanged.
       for (const auto& before : current.judged.entries) {
         if (std::find(after.entries.begin(), after.entries.end(), before) == after.entries.end())
@@ -310,62 +383,21 @@ int registry_import(const std::vector<std::string>& args, Streams io) {
       }
       const std::string after_doc =
           report.changed() ? document_for(after, current, target) : current.document;
-      if (!apply || !report.changed()) {
+      const int code = report.not_adopted.empty() ? kExitOk : kExitViolations;
+      if (!config.apply || !report.changed()) {
         print_plan(after, report, current.document, after_doc, where, io.out);
-        if (!report.changed())
-          io.out << "Nothing to import: " << escape_for_display(where) << " is unchanged.\n";
-        else
-          io.out << "Nothing was written: run again with --apply to write this.\n";
-        return report.not_adopted.empty() ? kExitOk : kExitViolations;
+        io.out << (report.changed() ? "Nothing was written: run again with --apply to write this.\n"
+                                    : "Nothing to import: " + escape_for_display(where) + " is unchanged.\n");
+        return code;
       }
-      if (current.configmap_manifest)
-        return fail(target.file +
-                    " is a ConfigMap manifest: --apply writes bare registry YAML only; put the printed "
-                    "entries into its data.registry.yaml, or point --registry at a bare registry file");
-      if (!target.file.empty()) {
-        if (!current.exists) {
-          if (!FileRegistryStore::create(target.file, after_doc, false, 0644))
-            return fail(target.file + " appeared meanwhile; run the import again");
-        } else {
-          FileRegistryStore store(target.file);
-          store.update([&](Registry& registry) {
-            ReconcileReport again = reconcile(registry, connectors, now, options);
-            return again.changed();
-          });
-        }
-      } else {
-        nlohmann::json body;
-        kube::HttpResponse response;
-        if (current.exists) {
-          body = *kube::get_configmap(*client, target.configmap->first, target.configmap->second);
-          if (body.at("metadata").value("resourceVersion", std::string()) != current.resource_version) {
-            if (attempt < 5) continue;
-            return fail(where + " keeps changing; nothing was written, run the import again");
-          }
-          body["data"]["registry.yaml"] = after_doc;
-          response = client->put(configmap_path(*target.configmap), body.dump());
-        } else {
-          body = {{"apiVersion", "v1"},
-                  {"kind", "ConfigMap"},
-                  {"metadata",
-                   {{"name", target.configmap->second},
-                    {"namespace", target.configmap->first},
-                    {"labels", {{"app.kubernetes.io/managed-by", "cdc-guard"}}}}},
-                  {"data", {{"registry.yaml", after_doc}}}};
-          response = client->post(configmap_path(*target.configmap, true), body.dump());
-        }
-        if ((response.status == 409) && attempt < 5) continue;
-        if (response.status != 200 && response.status != 201)
-          return fail("writing " + where + " answered " + std::to_string(response.status) + ": " +
-                      kube::status_message(response) + "; nothing was written");
+      if (!write_import(client.get(), config, current, connectors, after_doc, where)) {
+        if (attempt < 5) continue;
+        return fail(where + " keeps changing; nothing was written, run the import again");
       }
       print_plan(after, report, current.document, after_doc, where, io.out);
       io.out << "Written to " << escape_for_display(where) << ".\n";
-      return report.not_adopted.empty() ? kExitOk : kExitViolations;
+      return code;
     }
-  } catch (const UsageError& e) {
-    io.err << "cdc-guard registry import: " << e.what() << "\n\n" << kImportHelp;
-    return kExitUsage;
   } catch (const RegistryError& e) {
     for (const auto& p : e.problems()) io.err << escape_for_display(p) << "\n";
     return fail(std::string("the registry is not valid; nothing was imported: ") + e.what());

@@ -191,28 +191,34 @@ std::optional<ReconcileReport> ClusterRuntime::reconcile_now() {
 
 std::optional<CheckReport> ClusterRuntime::audit_now() {
   if (!leading() || !store_->synced() || !cache_->synced()) return std::nullopt;
+  // One audit at a time (the loop's and a caller's): the second must see
+  // what the first sent, or the throttle would let an Event out twice.
+  std::lock_guard one_at_a_time(audit_run_mutex_);
   const auto view = cache_->snapshot();
   const auto registry = store_->snapshot();
   const TimePoint now = options_.now();
   // Split mode with a policy and state that do not form a registry: nothing to judge against.
   if (!store_->union_problem().empty()) return std::nullopt;
   CheckReport report = audit_cluster(*view, registry->registry, now);
+  std::vector<AuditEvent> due;
   {
     std::lock_guard audit_guard(audit_mutex_);
     last_audit_ = clock_->now();
     ++audits_;
     violations_ = violations_by_rule(report.violations);
-    if (events_) send_events(report, *view, now);
+    if (events_) due = throttle_.due(report.violations, now);
   }
+  send_events(due, *view, now);
   if (options_.on_audited) options_.on_audited(report);
   return report;
 }
 
-// Called with audit_mutex_ held.
-void ClusterRuntime::send_events(const CheckReport& report, const ClusterView& view, TimePoint now) {
-  std::size_t written = 0;
-  for (auto& event : throttle_.due(report.violations, now)) {
-    if (written == options_.max_events_per_audit) break;  // due again on the next audit
+// Without audit_mutex_ held while a request is out, so a /metrics scrape
+// never waits for the API server.
+void ClusterRuntime::send_events(std::vector<AuditEvent>& due, const ClusterView& view, TimePoint now) {
+  if (due.size() > options_.max_events_per_audit)
+    due.resize(options_.max_events_per_audit);  // the rest next time
+  for (auto& event : due) {
     if (!leading()) return;
     if (event.object_kind == "KafkaConnector") {
       if (const auto* facts = view.connectors.find(event.namespace_name + "/" + event.object_name))
@@ -220,13 +226,16 @@ void ClusterRuntime::send_events(const CheckReport& report, const ClusterView& v
     }
     try {
       events_->record(event, now);
-      throttle_.sent(event, now);
+      std::lock_guard audit_guard(audit_mutex_);
+      throttle_.sent(event, now);  // a no-op if leadership was lost (and the throttle cleared) meanwhile
       ++events_sent_;
     } catch (const std::exception& e) {
-      ++event_failures_;
+      {
+        std::lock_guard audit_guard(audit_mutex_);
+        ++event_failures_;
+      }
       if (options_.on_event_error) options_.on_event_error(e.what());
     }
-    ++written;
   }
 }
 

@@ -128,7 +128,7 @@ class ClusterRuntime {
  private:
   void reconcile_loop();
   void wake();
-  void send_events(const CheckReport& report, const ClusterView& view, TimePoint now);
+  void send_events(std::vector<AuditEvent>& due, const ClusterView& view, TimePoint now);
 
   Options options_;
   std::shared_ptr<MonotonicClock> clock_;
@@ -157,9 +157,10 @@ class ClusterRuntime {
     long long last_success = 0;  // Unix seconds of the last pass that ran and wrote what it changed
   } counters_;
 
-  // The audit's state. audit_mutex_ guards these; it is held through an
-  // audit (events are sent under it), never with mutex_.
+  // The audit's state, guarded by audit_mutex_ (never taken with mutex_,
+  // never held while a request is out).
   mutable std::mutex audit_mutex_;
+  std::mutex audit_run_mutex_;  // held through audit_now(): one audit at a time
   AuditEventThrottle throttle_;
   std::map<std::string, std::size_t> violations_;  // by rule, from the last audit; empty: none yet
   std::optional<std::chrono::steady_clock::time_point> last_audit_;
