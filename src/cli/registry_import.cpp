@@ -72,6 +72,7 @@ struct Target {
 struct Current {
   Registry judged;               // the registry the import judges against (in split mode, the union)
   Registry policy;               // split mode: the policy
+  Registry state;                // split mode: the state as it is (its other sections are kept)
   std::string document;          // the text now at the target ("" when absent)
   std::string resource_version;  // ConfigMap: "" when absent
   bool exists = false;
@@ -137,15 +138,19 @@ Current read_current(kube::KubeClient* client, const Target& target) {
   if (!policy_text) throw RegistryError(policy_name + " has no data key registry.yaml", {});
   current.policy = parse_registry(*policy_text, policy_name + " registry.yaml");
   current.judged = object ? merge_registry_layers(current.policy, state) : current.policy;
+  current.state = std::move(state);
   return current;
 }
 
 // The document to write for `after` (the judged registry with the imports).
 std::string document_for(const Registry& after, const Current& current, const Target& target) {
   if (!target.policy) return render_checked_registry_yaml(after);
-  Registry state;
+  // As serve writes the state: its entries, and whatever else a migrated
+  // state document carries, kept.
+  Registry state = current.state;
   state.entries = state_entries_for(after, current.policy);
-  return render_checked_entries_yaml(state);
+  return has_policy_sections(state) ? render_checked_registry_yaml(state)
+                                    : render_checked_entries_yaml(state);
 }
 
 std::string cell(const std::string& text) {

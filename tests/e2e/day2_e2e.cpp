@@ -263,5 +263,38 @@ TEST(RegistryImport, BuildsARegistryConfigMapFromTheClusterAndASecondApplyChange
   delete_all(ns);
 }
 
+// Split mode (the chart's layout): the policy is read, the state alone is
+// written, with the entries only; owners come from the policy's teams.
+TEST(RegistryImport, IntoTheStateOfASplitRegistryWritesOnlyTheState) {
+  const auto ns = new_namespace("import-split");
+  create_all(ns, {{.name = "orders-cdc", .server_id = 184475}});
+  const std::string policy = "policy-" + ns;
+  const std::string state = "state-" + ns;
+  write_file(world().dir / (policy + ".yaml"),
+             "rules:\n  range: {from: 184000, to: 184999}\nteams:\n  - {name: team-split, namespaces: [" +
+                 ns + "], range: {from: 184470, to: 184479}}\n");
+  cluster().must({"create", "configmap", policy, "-n", "cdc-guard",
+                  "--from-file=registry.yaml=" + (world().dir / (policy + ".yaml")).string()});
+  const std::string policy_rv = cluster().must(
+      {"get", "configmap", policy, "-n", "cdc-guard", "-o=jsonpath={.metadata.resourceVersion}"});
+  const auto applied = cdcguard({"registry", "import", "--kubeconfig", cluster().admin_kubeconfig().string(),
+                                 "--registry-configmap", "cdc-guard/" + state, "--policy-configmap",
+                                 "cdc-guard/" + policy, "--namespaces", ns, "--apply"});
+  EXPECT_EQ(applied.exit_code, 0) << applied.describe();
+  const std::string written =
+      cluster().must({"get", "configmap", state, "-n", "cdc-guard", "-o=jsonpath={.data.registry\\.yaml}"});
+  EXPECT_THAT(written, Not(HasSubstr("teams:"))) << "the state holds entries only\n" << written;
+  const Registry r = parse_registry(written, state);
+  ASSERT_EQ(r.entries.size(), 1u) << written;
+  EXPECT_EQ(r.entries[0].connector, ns + "/orders-cdc");
+  EXPECT_EQ(r.entries[0].owner, "team-split") << "the team from the policy";
+  EXPECT_EQ(cluster().must(
+                {"get", "configmap", policy, "-n", "cdc-guard", "-o=jsonpath={.metadata.resourceVersion}"}),
+            policy_rv)
+      << "the policy is never written";
+  kubectl({"delete", "configmap", state, policy, "-n", "cdc-guard"});
+  delete_all(ns);
+}
+
 }  // namespace
 }  // namespace cdcguard::e2e
