@@ -105,6 +105,9 @@ ChildOutcome run_child(const ChildProgram& program, const ChildLimits& limits) {
   for (const auto& variable : program.environment) envp.push_back(const_cast<char*>(variable.c_str()));
   envp.push_back(nullptr);
 
+  // Taken before the child starts: a test that sees the child running and
+  // then moves the clock must find the deadline already set.
+  const auto deadline = limits.clock->now() + limits.timeout;
   pid_t pid = 0;
   // posix_spawnp reports a failed exec (not found, not executable) as its result.
   const int spawned =
@@ -119,7 +122,6 @@ ChildOutcome run_child(const ChildProgram& program, const ChildLimits& limits) {
   ::fcntl(out_read.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(err_read.get(), F_SETFL, O_NONBLOCK);
 
-  const auto deadline = limits.clock->now() + limits.timeout;
   bool reaped = false;
   int status = 0;
   const auto kill_group = [&](ChildOutcome::Ending why) {
