@@ -5,6 +5,7 @@
 // what runs, with a second --apply that changes nothing. The conflicting
 // connectors are made while the webhook configurations are away, as in a
 // cluster that ran connectors before cdc-guard came.
+#include <map>
 #include <regex>
 #include <set>
 
@@ -165,7 +166,7 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
       if (e.value("reason", "") == "server-id-duplicate") found.push_back(e);
     return found;
   };
-  ASSERT_TRUE(eventually([&] { return duplicates().size() == 2; }))
+  ASSERT_TRUE(eventually([&] { return duplicates().size() >= 2; }))
       << kubectl({"get", "events.events.k8s.io", "-n", ns, "-o=yaml"}).out << install().replica_logs();
   const auto audits = [] {
     long total = 0;
@@ -181,10 +182,15 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
   ASSERT_TRUE(eventually([&] { return audits() >= seen + 3; })) << "three more audits\n"
                                                                 << install().replica_logs();
 
+  // One Event per connector from each leader: a leader that took over
+  // meanwhile (a slow renewal on a busy machine) starts afresh, which is
+  // right; one leader writing a second one would be the bug.
   const auto events = duplicates();
-  ASSERT_EQ(events.size(), 2u) << "one per connector, not one per pass";
+  std::map<std::string, int> per_leader_and_connector;
   std::set<std::string> regarding;
   for (const auto& e : events) {
+    ++per_leader_and_connector[e["reportingInstance"].get<std::string>() + " " +
+                               e["regarding"]["name"].get<std::string>()];
     regarding.insert(e["regarding"]["name"].get<std::string>());
     EXPECT_EQ(e["type"], "Warning");
     EXPECT_EQ(e["reportingController"], "cdc-guard.io/reconciler");
@@ -195,6 +201,8 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
     EXPECT_FALSE(e.contains("series")) << "not repeated within the hour";
   }
   EXPECT_EQ(regarding, (std::set<std::string>{"twin-a", "twin-b"}));
+  for (const auto& [who, count] : per_leader_and_connector)
+    EXPECT_EQ(count, 1) << who << ": one per connector and rule, not one per pass";
   // kubectl's own view of the connector's events (core/v1) shows them too.
   const auto described = kubectl({"get", "events", "-n", ns, "--field-selector",
                                   "involvedObject.name=twin-a,reportingComponent=cdc-guard.io/reconciler"});
