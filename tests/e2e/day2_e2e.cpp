@@ -156,17 +156,21 @@ TEST(Audit, ReportsConflictsAmongLiveConnectorsAsKubectlNamesThemWithGetAndListO
 // passes see it.
 TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
   const auto ns = new_namespace("events");
-  create_all(ns, {{.name = "twin-a", .server_id = 184465}, {.name = "twin-b", .server_id = 184465}});
-  const auto duplicates = [&] {
+  // A shared history topic: both are at fault whatever a reconciler pass
+  // between the two creates adopts (with a shared id, the first one adopted
+  // would hold it, and only the second would be).
+  create_all(ns, {{.name = "twin-a", .server_id = 184465, .history_topic = "schema-history.events-shared"},
+                  {.name = "twin-b", .server_id = 184466, .history_topic = "schema-history.events-shared"}});
+  const auto shared_topic_events = [&] {
     const auto r = kubectl({"get", "events.events.k8s.io", "-n", ns, "-o=json"});
     std::vector<nlohmann::json> found;
     if (!r.ok()) return found;
     const auto list = nlohmann::json::parse(r.out);  // named: a range-for would not keep a temporary alive
     for (const auto& e : list["items"])
-      if (e.value("reason", "") == "server-id-duplicate") found.push_back(e);
+      if (e.value("reason", "") == "schema-history-topic-shared") found.push_back(e);
     return found;
   };
-  ASSERT_TRUE(eventually([&] { return duplicates().size() >= 2; }))
+  ASSERT_TRUE(eventually([&] { return shared_topic_events().size() >= 2; }))
       << kubectl({"get", "events.events.k8s.io", "-n", ns, "-o=yaml"}).out << install().replica_logs();
   const auto audits = [] {
     long total = 0;
@@ -185,7 +189,7 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
   // One Event per connector from each leader: a leader that took over
   // meanwhile (a slow renewal on a busy machine) starts afresh, which is
   // right; one leader writing a second one would be the bug.
-  const auto events = duplicates();
+  const auto events = shared_topic_events();
   std::map<std::string, int> per_leader_and_connector;
   std::set<std::string> regarding;
   for (const auto& e : events) {
@@ -197,7 +201,7 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
     EXPECT_EQ(e["regarding"]["kind"], "KafkaConnector");
     EXPECT_EQ(e["regarding"]["uid"].get<std::string>(),
               stored(ns, e["regarding"]["name"].get<std::string>(), "{.metadata.uid}").value_or("?"));
-    EXPECT_THAT(e["note"].get<std::string>(), HasSubstr("184465"));
+    EXPECT_THAT(e["note"].get<std::string>(), HasSubstr("schema-history.events-shared"));
     EXPECT_FALSE(e.contains("series")) << "not repeated within the hour";
   }
   EXPECT_EQ(regarding, (std::set<std::string>{"twin-a", "twin-b"}));
@@ -206,15 +210,15 @@ TEST(Audit, TheLeaderWritesOneWarningEventPerConnectorAndRuleNotOnePerPass) {
   // kubectl's own view of the connector's events (core/v1) shows them too.
   const auto described = kubectl({"get", "events", "-n", ns, "--field-selector",
                                   "involvedObject.name=twin-a,reportingComponent=cdc-guard.io/reconciler"});
-  EXPECT_THAT(described.out, HasSubstr("server-id-duplicate")) << described.describe();
+  EXPECT_THAT(described.out, HasSubstr("schema-history-topic-shared")) << described.describe();
 
   std::string metrics;
   for (std::size_t i = 0;
        i < install().replicas() && metrics.find("cdcguard_violations{") == std::string::npos; ++i)
     metrics = install().replica_metrics(i);
   std::smatch m;
-  ASSERT_TRUE(
-      std::regex_search(metrics, m, std::regex(R"(cdcguard_violations\{rule="server-id-duplicate"\} (\d+))")))
+  ASSERT_TRUE(std::regex_search(
+      metrics, m, std::regex(R"(cdcguard_violations\{rule="schema-history-topic-shared"\} (\d+))")))
       << metrics;
   EXPECT_GE(std::stol(m[1]), 2);
   delete_all(ns);
