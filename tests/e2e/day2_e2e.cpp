@@ -20,11 +20,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct WebhooksAway {
-  WebhooksAway() { install().unregister_webhooks(); }
-  ~WebhooksAway() { install().register_webhooks(); }
-};
-
 ProcessResult cdcguard(std::vector<std::string> args) {
   RunSpec spec;
   spec.argv = {CDCGUARD_BINARY};

@@ -25,6 +25,15 @@ inline CdcGuardInstall& install() {
   return *world().install;
 }
 
+// The webhook configurations away for a scope (connectors made as if before
+// cdc-guard came), put back however the scope ends.
+struct WebhooksAway {
+  WebhooksAway() { install().unregister_webhooks(); }
+  ~WebhooksAway() { install().register_webhooks(); }
+  WebhooksAway(const WebhooksAway&) = delete;
+  WebhooksAway& operator=(const WebhooksAway&) = delete;
+};
+
 inline ProcessResult kubectl(const std::vector<std::string>& args,
                              std::optional<std::string> stdin_text = {}) {
   return cluster().kubectl(args, std::move(stdin_text));

@@ -206,12 +206,6 @@ TEST(Reconciler, APendingClaimWhoseCreateAnotherWebhookRefusedLapsesAndIsRemoved
       << install().registry_yaml() << install().replica_logs();
 }
 
-// The webhook configurations are put back however the test ends.
-struct WebhooksAway {
-  WebhooksAway() { install().unregister_webhooks(); }
-  ~WebhooksAway() { install().register_webhooks(); }
-};
-
 TEST(Reconciler, ConnectorsMadeWhileTheWebhookWasAwayAreAdoptedUnlessTheirIdIsTaken) {
   const auto ns = new_namespace("adopt");
   const std::string made_on = today();
