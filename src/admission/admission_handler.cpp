@@ -74,9 +74,16 @@ std::string key_problem(const ConnectorFacts& s) {
 
 // The facts the rules read; an UPDATE that changes none of them is ratcheted.
 bool same_rule_facts(const ConnectorFacts& a, const ConnectorFacts& b) {
+  auto legacy = [](const ConnectorFacts& f) {
+    std::vector<std::string_view> keys;
+    for (const auto& k : f.legacy_keys) keys.push_back(k.key);
+    return keys;
+  };
   return a.connector_class == b.connector_class && a.server_id.text == b.server_id.text &&
          a.topic_prefix.value == b.topic_prefix.value && a.topic_delimiter == b.topic_delimiter &&
          a.history_topic.value == b.history_topic.value && a.history_class == b.history_class &&
+         a.generation == b.generation && legacy(a) == legacy(b) &&
+         a.database_include_list == b.database_include_list && a.table_include_list == b.table_include_list &&
          a.key() == b.key();
 }
 
@@ -317,7 +324,7 @@ Response AdmissionHandler::mutate(const Request& r) {
     Response out = allow(r);
     const std::optional<std::string> history =
         patched.history_topic.from_template ? std::optional(patched.history_topic.value) : std::nullopt;
-    out.patch = server_id_patch(r.object, *id, history).dump();
+    out.patch = server_id_patch(r.object, *id, history, patched.history_topic.key).dump();
     return out;
   } catch (const StoreError& e) {
     // No allow-from-cache here: an id that is not claimed could be handed out twice.

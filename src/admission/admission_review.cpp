@@ -388,7 +388,8 @@ std::string json_pointer_escape(std::string_view key) {
 }
 
 nlohmann::json server_id_patch(const YamlNode& object, std::uint32_t server_id,
-                               const std::optional<std::string>& history_topic) {
+                               const std::optional<std::string>& history_topic,
+                               std::string_view history_key) {
   nlohmann::json ops = nlohmann::json::array();
   const YamlNode* spec = object.is_map() ? object.find("spec") : nullptr;
   const YamlNode* config = spec && spec->is_map() ? spec->find("config") : nullptr;
@@ -405,7 +406,7 @@ nlohmann::json server_id_patch(const YamlNode& object, std::uint32_t server_id,
                  {"path", "/spec/config/" + json_pointer_escape(id_key)},
                  {"value", std::to_string(server_id)}});
   if (history_topic) {
-    const std::string topic_key = "schema.history.internal.kafka.topic";
+    const std::string topic_key(history_key);
     const bool has_topic = config && config->find(topic_key) != nullptr;
     ops.push_back({{"op", has_topic ? "replace" : "add"},
                    {"path", "/spec/config/" + json_pointer_escape(topic_key)},

@@ -54,6 +54,40 @@ bool ConnectorFacts::reads_binlog() const {
   return connector_class == kMySqlConnectorClass || connector_class == kMariaDbConnectorClass;
 }
 
+std::string fold_topic_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == '.') c = '_';
+  }
+  return out;
+}
+
+std::string renamed_in_2x(std::string_view key) {
+  if (key == "database.server.name") return "topic.prefix";
+  constexpr std::string_view kHistory = "database.history";
+  if (key == kHistory) return "schema.history.internal";
+  if (key.starts_with(kHistory) && key.size() > kHistory.size() && key[kHistory.size()] == '.')
+    return "schema.history.internal" + std::string(key.substr(kHistory.size()));
+  return {};
+}
+
+std::string schema_history_class_in_2x(std::string_view value) {
+  if (value == "io.debezium.relational.history.KafkaDatabaseHistory")
+    return "io.debezium.storage.kafka.history.KafkaSchemaHistory";
+  if (value == "io.debezium.relational.history.FileDatabaseHistory")
+    return "io.debezium.storage.file.history.FileSchemaHistory";
+  if (value == "io.debezium.relational.history.MemoryDatabaseHistory")
+    return "io.debezium.relational.history.MemorySchemaHistory";
+  return std::string(value);
+}
+
+const LegacyConfigKey* ConnectorFacts::legacy_key(std::string_view key) const {
+  for (const auto& k : legacy_keys) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
 bool ConnectorFacts::kafka_schema_history() const {
   if (history_class.empty()) return true;
   return history_class.ends_with("KafkaSchemaHistory") || history_class.ends_with("KafkaDatabaseHistory");

@@ -47,6 +47,56 @@ ConfigFact first_config(const YamlNode& config, std::initializer_list<std::strin
   return fact;
 }
 
+// Names only Debezium 2.x+ reads: topic.prefix, schema.history.internal[.*], driver.*.
+bool only_in_2x(std::string_view key) {
+  constexpr std::string_view kHistory = "schema.history.internal";
+  return key == "topic.prefix" || key == kHistory ||
+         (key.starts_with(kHistory) && key.size() > kHistory.size() && key[kHistory.size()] == '.') ||
+         key.starts_with("driver.");
+}
+
+// Which Debezium generation the config's names are written for, and the 1.x
+// names a 2.x config holds without their 2.x names (Debezium 2.x ignores them).
+void read_generation(const YamlNode& config, int class_line, ConnectorFacts& f) {
+  bool v1_names = false;
+  for (const auto& [key, node] : config.entries()) {
+    if (only_in_2x(key)) {
+      if (f.generation_marker.empty()) {
+        f.generation_marker = key;
+        f.generation_marker_line = config.key_line(key);
+      }
+    } else if (!renamed_in_2x(key).empty()) {
+      v1_names = true;
+    }
+  }
+  // The MariaDB connector exists since Debezium 2.5 only.
+  if (f.generation_marker.empty() && f.connector_class == kMariaDbConnectorClass) {
+    f.generation_marker = "class " + f.connector_class;
+    f.generation_marker_line = class_line;
+  }
+  f.generation = !f.generation_marker.empty() ? ConfigGeneration::V2
+                 : v1_names                   ? ConfigGeneration::V1
+                                              : ConfigGeneration::Unknown;
+  if (f.generation != ConfigGeneration::V2 || !v1_names) return;
+  for (const auto& [key, node] : config.entries()) {
+    std::string renamed = renamed_in_2x(key);
+    if (renamed.empty()) continue;
+    std::string value;
+    int line = 0;
+    std::string renamed_value;
+    int renamed_line = 0;
+    if (config_text(config, renamed, renamed_value, renamed_line) && !renamed_value.empty()) continue;
+    config_text(config, key, value, line);
+    LegacyConfigKey k;
+    k.key = key;
+    k.renamed = std::move(renamed);
+    if (key == "database.server.name" || key == "database.history" || key == "database.history.kafka.topic")
+      k.value = std::move(value);
+    k.line = line;
+    f.legacy_keys.push_back(std::move(k));
+  }
+}
+
 struct ObjectHeader {
   std::string api_version;
   std::string kind;
@@ -176,14 +226,25 @@ std::optional<ConnectorFacts> connector_from_object(const YamlNode& object, cons
   const bool has_id = config_text(*config, "database.server.id", value, line);
   f.server_id = parse_server_id(value, has_id);
   f.server_id_line = line;
-  f.topic_prefix = first_config(*config, {"topic.prefix", "database.server.name"});
-  if (config_text(*config, "topic.delimiter", value, line) && !value.empty()) f.topic_delimiter = value;
-  f.history_topic =
-      first_config(*config, {"schema.history.internal.kafka.topic", "database.history.kafka.topic"});
-  f.history_class = first_config(*config, {"schema.history.internal", "database.history"}).value;
+  read_generation(*config, h.spec->key_line("class"), f);
+  // Each generation reads its own names and ignores the other's.
+  if (f.generation == ConfigGeneration::V1) {
+    f.topic_prefix = first_config(*config, {"database.server.name"});
+    f.history_topic = first_config(*config, {"database.history.kafka.topic"});
+    f.history_class = first_config(*config, {"database.history"}).value;
+  } else {
+    f.topic_prefix = first_config(*config, {"topic.prefix"});
+    if (config_text(*config, "topic.delimiter", value, line) && !value.empty()) {
+      f.topic_delimiter = value;
+      f.topic_delimiter_line = line;
+    }
+    f.history_topic = first_config(*config, {"schema.history.internal.kafka.topic"});
+    f.history_class = first_config(*config, {"schema.history.internal"}).value;
+  }
   f.database_hostname = first_config(*config, {"database.hostname"}).value;
   f.database_port = first_config(*config, {"database.port"}).value;
   f.database_include_list = first_config(*config, {"database.include.list", "database.whitelist"}).value;
+  f.table_include_list = first_config(*config, {"table.include.list", "table.whitelist"}).value;
   return f;
 }
 

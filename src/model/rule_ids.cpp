@@ -7,23 +7,13 @@ namespace cdcguard::rule {
 
 namespace {
 constexpr std::array kAll{
-    kServerIdMissing,
-    kServerIdInvalid,
-    kServerIdUnresolvable,
-    kServerIdOutOfRange,
-    kServerIdOutsideTeamRange,
-    kServerIdReserved,
-    kServerIdDuplicate,
-    kServerIdEmbargoed,
-    kServerIdUnregistered,
-    kTopicPrefixMissing,
-    kTopicPrefixDuplicate,
-    kTopicPrefixOverlap,
-    kSchemaHistoryTopicMissing,
-    kSchemaHistoryTopicShared,
-    kSchemaHistoryTopicCollides,
-    kConnectGroupIdDuplicate,
-    kConnectStorageTopicDuplicate,
+    kServerIdMissing,           kServerIdInvalid,          kServerIdUnresolvable,
+    kServerIdOutOfRange,        kServerIdOutsideTeamRange, kServerIdReserved,
+    kServerIdDuplicate,         kServerIdEmbargoed,        kServerIdUnregistered,
+    kConfigGenerationMixed,     kTopicPrefixMissing,       kTopicPrefixInvalid,
+    kTopicPrefixDuplicate,      kTopicPrefixOverlap,       kSchemaHistoryTopicMissing,
+    kSchemaHistoryTopicInvalid, kSchemaHistoryTopicShared, kSchemaHistoryTopicCollides,
+    kTopicNameCollision,        kConnectGroupIdDuplicate,  kConnectStorageTopicDuplicate,
 };
 }  // namespace
 

@@ -11,6 +11,23 @@ void erase_from(ConnectorIndex::List& list, const ConnectorFacts* f) {
   list.erase(std::remove(list.begin(), list.end(), f), list.end());
 }
 
+// Removes `f` from the list under `key`, and the key when its list empties.
+// True when `f` was there.
+template <class Map>
+bool erase_under(Map& map, const std::string& key, const ConnectorFacts* f) {
+  auto it = map.find(key);
+  if (it == map.end()) return false;
+  const auto before = it->second.size();
+  erase_from(it->second, f);
+  const bool erased = it->second.size() != before;
+  if (it->second.empty()) map.erase(it);
+  return erased;
+}
+
+void forget_delimiter(std::map<std::string, std::size_t, std::less<>>& delimiters, std::string_view d) {
+  if (auto it = delimiters.find(d); it != delimiters.end() && --it->second == 0) delimiters.erase(it);
+}
+
 }  // namespace
 
 const ConnectorFacts& ConnectorIndex::upsert(ConnectorFacts facts) {
@@ -50,11 +67,15 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
   if (f.topic_prefix.present()) {
     by_prefix_[f.topic_prefix.value].push_back(&f);
     ++delimiters_[f.topic_delimiter];
+    by_folded_prefix_[fold_topic_name(f.topic_prefix.value)].push_back(&f);
+    ++folded_delimiters_[fold_topic_name(f.topic_delimiter)];
   }
   // A history topic only counts when the history lives in Kafka: a leftover
   // key next to FileSchemaHistory is never read.
-  if (f.history_topic.present() && f.kafka_schema_history())
+  if (f.history_topic.present() && f.kafka_schema_history()) {
     by_history_topic_[f.history_topic.value].push_back(&f);
+    by_folded_history_topic_[fold_topic_name(f.history_topic.value)].push_back(&f);
+  }
 }
 
 void ConnectorIndex::unindex(const ConnectorFacts& f) {
@@ -62,20 +83,11 @@ void ConnectorIndex::unindex(const ConnectorFacts& f) {
     erase_from(it->second, &f);
     if (it->second.empty()) by_server_id_.erase(it);
   }
-  if (auto it = by_prefix_.find(f.topic_prefix.value); it != by_prefix_.end()) {
-    const auto before = it->second.size();
-    erase_from(it->second, &f);
-    if (it->second.size() != before) {
-      if (auto d = delimiters_.find(f.topic_delimiter); d != delimiters_.end() && --d->second == 0) {
-        delimiters_.erase(d);
-      }
-    }
-    if (it->second.empty()) by_prefix_.erase(it);
-  }
-  if (auto it = by_history_topic_.find(f.history_topic.value); it != by_history_topic_.end()) {
-    erase_from(it->second, &f);
-    if (it->second.empty()) by_history_topic_.erase(it);
-  }
+  if (erase_under(by_prefix_, f.topic_prefix.value, &f)) forget_delimiter(delimiters_, f.topic_delimiter);
+  if (erase_under(by_folded_prefix_, fold_topic_name(f.topic_prefix.value), &f))
+    forget_delimiter(folded_delimiters_, fold_topic_name(f.topic_delimiter));
+  erase_under(by_history_topic_, f.history_topic.value, &f);
+  erase_under(by_folded_history_topic_, fold_topic_name(f.history_topic.value), &f);
 }
 
 namespace {
@@ -95,6 +107,36 @@ const ConnectorIndex::List& ConnectorIndex::with_prefix(std::string_view prefix)
 const ConnectorIndex::List& ConnectorIndex::with_history_topic(std::string_view topic) const {
   auto it = by_history_topic_.find(std::string(topic));
   return it == by_history_topic_.end() ? kNone : it->second;
+}
+
+const ConnectorIndex::List& ConnectorIndex::with_folded_prefix(std::string_view folded) const {
+  auto it = by_folded_prefix_.find(folded);
+  return it == by_folded_prefix_.end() ? kNone : it->second;
+}
+
+const ConnectorIndex::List& ConnectorIndex::with_folded_history_topic(std::string_view folded) const {
+  auto it = by_folded_history_topic_.find(folded);
+  return it == by_folded_history_topic_.end() ? kNone : it->second;
+}
+
+ConnectorIndex::List ConnectorIndex::folded_namespaces_containing(std::string_view folded_topic) const {
+  List out;
+  topic_namespaces::namespaces_containing(
+      folded_topic, by_folded_prefix_, folded_delimiters_,
+      [](const ConnectorFacts& f) { return fold_topic_name(f.topic_delimiter); }, out);
+  return out;
+}
+
+ConnectorIndex::List ConnectorIndex::folded_prefixes_extending(std::string_view folded_head) const {
+  List out;
+  topic_namespaces::keys_extending(folded_head, by_folded_prefix_, out);
+  return out;
+}
+
+ConnectorIndex::List ConnectorIndex::folded_history_topics_extending(std::string_view folded_head) const {
+  List out;
+  topic_namespaces::keys_extending(folded_head, by_folded_history_topic_, out);
+  return out;
 }
 
 ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {

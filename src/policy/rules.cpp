@@ -216,13 +216,6 @@ std::string history_path(const ConnectorFacts& s) {
                                                      : std::string("schema.history.internal.kafka.topic"));
 }
 
-std::string suggested_history_topic(const ConnectorFacts& s, const Registry& reg) {
-  std::string t = expand_history_topic_template(reg.rules.schema_history_topic_template, s);
-  if (t.empty()) t = expand_history_topic_template("schema-history.{prefix}", s);
-  if (t.empty()) t = "schema-history." + s.namespace_name + "-" + s.name;
-  return t;
-}
-
 // --- server id --------------------------------------------------------------
 
 void server_id_missing(const ConnectorFacts& s, const EvaluationContext& ctx, std::vector<Violation>& out) {
@@ -379,16 +372,265 @@ void server_id_unregistered(const ConnectorFacts& s, const EvaluationContext& ct
   out.push_back(make(rule::kServerIdUnregistered, s, kServerIdPath, s.server_id_line, what, fix));
 }
 
+// --- topic names ---------------------------------------------------------------
+
+constexpr std::size_t kMaxTopicName = 249;  // Kafka's limit
+constexpr std::size_t kMaxIdentifier = 64;  // MySQL's limit on database and table names
+
+// A value Strimzi's config providers fill in later: not judged offline.
+bool placeholder(std::string_view v) {
+  return v.find("${") != std::string_view::npos;
+}
+
+bool topic_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-';
+}
+
+// The characters of `name` Kafka (and Debezium's topic.prefix check) refuse,
+// each once, as `' '`, `'/'`...; "" when there are none.
+std::string refused_chars(std::string_view name) {
+  std::vector<std::string> found;
+  for (const char c : name) {
+    if (topic_char(c)) continue;
+    const auto u = static_cast<unsigned char>(c);
+    std::string what = c == ' '                ? "' ' (a space)"
+                       : u >= 0x80             ? "non-ASCII characters"
+                       : u < 0x20 || u == 0x7f ? "control characters"
+                                               : "'" + std::string(1, c) + "'";
+    if (std::find(found.begin(), found.end(), what) == found.end()) found.push_back(std::move(what));
+  }
+  return list_parties(found, found.size());
+}
+
+// `name` with each refused character made '_', for the fix.
+std::string sanitized(std::string_view name) {
+  std::string out;
+  for (const char c : name) out += topic_char(c) ? c : '_';
+  if (out == "." || out == "..") out = "topics";
+  if (out.size() > kMaxTopicName) out.resize(kMaxTopicName);
+  return out;
+}
+
+// Why Kafka refuses `name` as a topic name (Kafka's own words in quotes), ""
+// when it takes it.
+std::string kafka_refuses(std::string_view name) {
+  if (name == "." || name == "..")
+    return "Kafka refuses the topic names \".\" and \"..\" (InvalidTopicException: Topic name cannot be "
+           "\".\" or "
+           "\"..\")";
+  if (name.size() > kMaxTopicName)
+    return "it is " + std::to_string(name.size()) +
+           " characters long and Kafka refuses topic names longer than " + std::to_string(kMaxTopicName) +
+           " (\"Topic name is illegal, it can't be longer than 249 characters\")";
+  if (const std::string bad = refused_chars(name); !bad.empty())
+    return "it holds " + bad +
+           ", and Kafka topic names take only ASCII letters, digits, '.', '_' and '-' (\"it contains a "
+           "character "
+           "other than ASCII alphanumerics, '.', '_' and '-'\")";
+  return {};
+}
+
+struct IncludeListLength {
+  std::size_t longest = 0;  // the longest name it lets through, as far as known
+  bool known = true;        // false: an entry is a pattern, counted at the MySQL limit
+};
+
+// The longest name an include list (comma-separated regular expressions)
+// admits: plain names count as written ("\." read as "."), patterns at the
+// MySQL identifier limit per name part (`parts` of them).
+IncludeListLength longest_included(std::string_view list, std::size_t parts) {
+  IncludeListLength r;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view entry = list.substr(start, end - start);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    start = end + 1;
+    if (entry.empty()) continue;
+    std::size_t length = 0;
+    bool pattern = false;
+    for (std::size_t i = 0; i < entry.size(); ++i) {
+      if (entry[i] == '\\' && i + 1 < entry.size() && entry[i + 1] == '.') {
+        ++length;
+        ++i;
+      } else if (std::string_view("*+?[](){}|^$\\").find(entry[i]) != std::string_view::npos) {
+        pattern = true;
+        break;
+      } else {
+        ++length;
+      }
+    }
+    if (pattern) {
+      r.known = false;
+      length = parts * kMaxIdentifier + (parts - 1);
+    }
+    r.longest = std::max(r.longest, length);
+  }
+  return r;
+}
+
+// The length of the longest data topic <prefix><d><db><d><table>, and how it
+// was counted.
+std::pair<std::size_t, std::string> longest_data_topic(const ConnectorFacts& s) {
+  const std::size_t head = s.topic_prefix.value.size() + s.topic_delimiter.size();
+  const std::string limit = std::to_string(kMaxIdentifier);
+  if (!s.table_include_list.empty()) {
+    const auto tables = longest_included(s.table_include_list, 2);  // "db.table"
+    // The '.' between database and table becomes the delimiter.
+    const std::size_t n = head + tables.longest - 1 + s.topic_delimiter.size();
+    return {n, tables.known ? "the longest table in table.include.list"
+                            : "table.include.list patterns counted at MySQL's " + limit + "-character names"};
+  }
+  const std::size_t rest = s.topic_delimiter.size() + kMaxIdentifier;
+  if (!s.database_include_list.empty()) {
+    const auto dbs = longest_included(s.database_include_list, 1);
+    return {head + dbs.longest + rest,
+            dbs.known ? "the longest database in database.include.list and a table "
+                        "name of " +
+                            limit + " characters (MySQL's limit)"
+                      : "database and table names of " + limit + " characters (MySQL's limit)"};
+  }
+  return {head + kMaxIdentifier + rest, "database and table names of " + limit +
+                                            " characters (MySQL's limit; set table.include.list to count "
+                                            "the tables it captures)"};
+}
+
+// Violation::advisory findings: a warning whatever rules.enforcement says.
+Violation advisory(Violation v) {
+  v.advisory = true;
+  return v;
+}
+
 // --- topics -----------------------------------------------------------------
+
+// The 1.x names a 2.x config holds without their 2.x names, as "a, b and c".
+std::string legacy_names(const ConnectorFacts& s) {
+  std::vector<std::string> names;
+  for (const auto& k : s.legacy_keys) names.push_back(k.key);
+  return list_parties(names, names.size());
+}
+
+std::string generation_reason(const ConnectorFacts& s) {
+  if (s.generation_marker.starts_with("class "))
+    return "the MariaDB connector exists only since Debezium 2.5";
+  return "it sets " + s.generation_marker + ", a Debezium 2.x name";
+}
+
+void config_generation_mixed(const ConnectorFacts& s, const EvaluationContext&, std::vector<Violation>& out) {
+  if (!s.is_debezium() || s.legacy_keys.empty()) return;
+  const LegacyConfigKey& first = s.legacy_keys.front();
+  const bool several = s.legacy_keys.size() > 1;
+  std::string what = "this config mixes Debezium generations: " + generation_reason(s) +
+                     ", so it runs as a 2.x+ connector, and 2.x ignores the 1.x name" +
+                     (several ? "s " : " ") + legacy_names(s);
+  std::vector<std::string> lost;
+  if (s.legacy_key("database.server.name"))
+    lost.push_back("it has no topic.prefix, which 2.x requires, so it fails validation");
+  if (s.legacy_key("database.history.kafka.topic") && s.kafka_schema_history())
+    lost.push_back("its schema history has no schema.history.internal.kafka.topic");
+  if (const auto* cls = s.legacy_key("database.history"))
+    lost.push_back("its schema history class " + quoted(cls->value) +
+                   " is not used (2.x keeps the history in Kafka)");
+  if (lost.empty()) lost.push_back(several ? "those settings are lost" : "that setting is lost");
+  what += ": " + list_parties(lost, lost.size());
+  // The reverse mix: a 1.x deployment would not know topic.prefix either.
+  const bool reverse = s.generation_marker == "topic.prefix" && !s.legacy_key("database.server.name") &&
+                       s.connector_class != kMariaDbConnectorClass;
+  if (reverse)
+    what +=
+        " (and Debezium 1.x, which reads those names, knows no topic.prefix and needs database.server.name)";
+  std::vector<std::string> renames;
+  for (const auto& k : s.legacy_keys) {
+    std::string r = k.key + " to " + k.renamed;
+    if (k.key == "database.history" && !k.value.empty()) {
+      const std::string cls = schema_history_class_in_2x(k.value);
+      if (cls != k.value) r += " (value " + cls + ")";
+    }
+    renames.push_back(std::move(r));
+  }
+  std::string fix = "rename " + list_parties(renames, renames.size());
+  if (reverse) fix += " (on Debezium 1.x instead, rename topic.prefix to database.server.name)";
+  out.push_back(make(rule::kConfigGenerationMixed, s, "spec.config." + first.key, first.line, what, fix));
+}
 
 void topic_prefix_missing(const ConnectorFacts& s, const EvaluationContext&, std::vector<Violation>& out) {
   if (!s.is_debezium() || s.topic_prefix.present()) return;
+  if (const auto* legacy = s.legacy_key("database.server.name")) {
+    out.push_back(make(rule::kTopicPrefixMissing, s, "spec.config.database.server.name", legacy->line,
+                       "Debezium 2.x+ connector has no topic.prefix: its database.server.name " +
+                           quoted(legacy->value) + " is the 1.x name, which 2.x ignores",
+                       "rename spec.config.database.server.name to topic.prefix"));
+    return;
+  }
   out.push_back(
       make(rule::kTopicPrefixMissing, s, "spec.config.topic.prefix", s.location.line,
            "Debezium connector has no topic.prefix (1.x: database.server.name), which names all its "
            "topics",
            "set spec.config.topic.prefix to a name no other connector uses, e.g. " +
                quoted(s.namespace_name + "-" + s.name)));
+}
+
+void topic_prefix_invalid(const ConnectorFacts& s, const EvaluationContext&, std::vector<Violation>& out) {
+  if (!s.is_debezium()) return;
+  // The delimiter: Debezium checks it like the prefix (a 1.x config has none).
+  if (s.generation != ConfigGeneration::V1 && s.topic_delimiter != "." && !placeholder(s.topic_delimiter)) {
+    if (const std::string bad = refused_chars(s.topic_delimiter); !bad.empty()) {
+      out.push_back(
+          make(rule::kTopicPrefixInvalid, s, "spec.config.topic.delimiter", s.topic_delimiter_line,
+               "topic.delimiter " + quoted(s.topic_delimiter) + " holds " + bad +
+                   ": Debezium refuses it (\"has invalid format (only the underscore, hyphen, dot and "
+                   "alphanumeric characters are allowed)\") and Kafka would refuse every data topic",
+               "use '.', '_' or '-' as the delimiter"));
+    }
+  }
+  if (!s.topic_prefix.present() || placeholder(s.topic_prefix.value)) return;
+  const std::string& p = s.topic_prefix.value;
+  const std::string path = prefix_path(s);
+  if (const std::string bad = refused_chars(p); !bad.empty()) {
+    out.push_back(
+        make(rule::kTopicPrefixInvalid, s, path, s.topic_prefix.line,
+             "topic prefix " + quoted(p) + " holds " + bad + ": Debezium refuses it (\"" + p +
+                 " has invalid format (only the underscore, hyphen, dot and alphanumeric characters are "
+                 "allowed)\"), as Kafka refuses such topic names",
+             "use only ASCII letters, digits, '.', '_' and '-', e.g. " + quoted(sanitized(p))));
+    return;
+  }
+  if (const std::string why = kafka_refuses(p); !why.empty()) {
+    out.push_back(make(
+        rule::kTopicPrefixInvalid, s, path, s.topic_prefix.line,
+        "topic prefix " + quoted(p) +
+            " cannot name the schema-change topic, which is exactly the "
+            "prefix: " +
+            why,
+        "choose a prefix Kafka takes as a topic name, e.g. " +
+            quoted(p.size() > kMaxTopicName ? sanitized(p).substr(0, 60) : s.namespace_name + "-" + s.name)));
+    return;
+  }
+  std::vector<std::string> warnings;
+  bool too_long = false;
+  if (const auto [n, how] = longest_data_topic(s); n > kMaxTopicName) {
+    warnings.push_back("its longest data topic <prefix>" + s.topic_delimiter + "<db>" + s.topic_delimiter +
+                       "<table> would be " + std::to_string(n) + " characters (with " + how +
+                       "), and Kafka refuses topic names longer than 249, so that table's changes cannot be "
+                       "written");
+    too_long = true;
+  }
+  if (p.starts_with("__")) {
+    warnings.push_back(
+        "it starts with \"__\", which Kafka keeps for internal topics (__consumer_offsets, "
+        "__transaction_state): tools hide or protect such topics");
+  }
+  if (warnings.empty()) return;
+  std::string suggestion = s.namespace_name + "-" + s.name;
+  if (p.starts_with("__") && p.size() > 2 && p.size() - 2 <= 60) suggestion = p.substr(2);
+  out.push_back(advisory(make(rule::kTopicPrefixInvalid, s, path, s.topic_prefix.line,
+                              "topic prefix " + quoted(p) + ": " + list_parties(warnings, warnings.size()),
+                              "choose a " + std::string(too_long ? "shorter " : "") + "prefix" +
+                                  (p.starts_with("__") ? " that does not start with \"__\"" : "") +
+                                  ", e.g. " + quoted(suggestion))));
 }
 
 void topic_prefix_duplicate(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -427,14 +669,199 @@ void topic_prefix_overlap(const ConnectorFacts& s, const EvaluationContext& ctx,
            first_party(overlaps, entries)));
 }
 
+// --- house-convention fixes ------------------------------------------------------
+
+// What a name is to a rule: a connector's (or registry entry's) topic prefix,
+// delimiter and Kafka schema history topic ("" when it has none).
+struct TopicNames {
+  std::string_view prefix;
+  std::string_view delimiter;
+  std::string_view history;
+};
+
+// A name Kafka takes, as written (not a placeholder): only those can collide.
+bool judgeable(std::string_view name) {
+  return !name.empty() && !placeholder(name) && kafka_refuses(name).empty();
+}
+
+// A name's parts: what topic-name-collision and the suggestions compare. A name
+// Kafka refuses, or a placeholder, is left out (other rules report it).
+TopicNames names_of(const ConnectorFacts& c) {
+  TopicNames n;
+  if (!c.is_debezium()) return n;
+  if (c.topic_prefix.present() && judgeable(c.topic_prefix.value) &&
+      refused_chars(c.topic_delimiter).empty()) {
+    n.prefix = c.topic_prefix.value;
+    n.delimiter = c.topic_delimiter;
+  }
+  if (c.history_topic.present() && c.kafka_schema_history() && judgeable(c.history_topic.value))
+    n.history = c.history_topic.value;
+  return n;
+}
+
+TopicNames names_of(const RegistryEntry& e) {
+  TopicNames n;
+  if (judgeable(e.topic_prefix) && refused_chars(e.delimiter()).empty()) {
+    n.prefix = e.topic_prefix;
+    n.delimiter = e.delimiter();
+  }
+  if (judgeable(e.schema_history_topic)) n.history = e.schema_history_topic;
+  return n;
+}
+
+// `topic` is taken for a schema history topic: someone's history topic or
+// schema-change topic (exact or folded), or inside someone's data-topic
+// namespace (this connector's own included). Returns who, "" when free.
+std::string taken_by(std::string_view topic, const ConnectorFacts& s, const EvaluationContext& ctx) {
+  const std::string t(topic);
+  const std::string folded = fold_topic_name(topic);
+  // This connector's own namespace, folded or not.
+  if (s.topic_prefix.present()) {
+    const std::string own = fold_topic_name(s.topic_prefix.value + s.topic_delimiter);
+    if (folded == fold_topic_name(s.topic_prefix.value) ||
+        (folded.size() > own.size() && folded.starts_with(own)))
+      return "this connector's own topics";
+  }
+  auto clash = [&](const TopicNames& n) {
+    if (!n.history.empty() && fold_topic_name(n.history) == folded) return true;
+    if (n.prefix.empty()) return false;
+    if (fold_topic_name(n.prefix) == folded) return true;
+    const std::string ns = fold_topic_name(std::string(n.prefix) + std::string(n.delimiter));
+    return folded.size() > ns.size() && folded.starts_with(ns);
+  };
+  const ConnectorIndex::List* lists[] = {&ctx.connectors.with_folded_history_topic(folded),
+                                         &ctx.connectors.with_folded_prefix(folded)};
+  const ConnectorIndex::List inside = ctx.connectors.folded_namespaces_containing(folded);
+  for (const auto* list : {lists[0], lists[1], &inside}) {
+    for (const ConnectorFacts* c : *list) {
+      if (!same_object(*c, s) && clash(names_of(*c))) return c->key();
+    }
+  }
+  const RegistryIndex::Entries entry_inside = ctx.registry.folded_namespaces_containing(folded);
+  for (const auto* list : {&ctx.registry.entries_with_folded_history_topic(folded),
+                           &ctx.registry.entries_with_folded_prefix(folded), &entry_inside}) {
+    for (const RegistryEntry* e : *list) {
+      if (has_key(s, e->connector) || !e->is_live(ctx.now) || ctx.connectors.find(e->connector)) continue;
+      if (clash(names_of(*e))) return "registry entry " + e->connector;
+    }
+  }
+  return {};
+}
+
+// The prefix a suggestion builds on: topic.prefix, or the database.server.name
+// a 2.x config is to rename.
+ConnectorFacts with_intended_prefix(const ConnectorFacts& s) {
+  ConnectorFacts f = s;
+  if (!f.topic_prefix.present()) {
+    if (const auto* legacy = s.legacy_key("database.server.name")) {
+      f.topic_prefix.value = legacy->value;
+      f.topic_prefix.key = "topic.prefix";
+    }
+  }
+  return f;
+}
+
+// The house name for this connector's schema history topic:
+// rules.schemaHistoryTopicTemplate applied to its prefix (default
+// schema-history.{prefix}).
+std::string convention_history_topic(const ConnectorFacts& s, const Registry& reg) {
+  const ConnectorFacts f = with_intended_prefix(s);
+  std::string t = expand_history_topic_template(reg.rules.schema_history_topic_template, f);
+  if (t.empty()) t = expand_history_topic_template("schema-history.{prefix}", f);
+  if (t.empty()) t = "schema-history." + s.namespace_name + "-" + s.name;
+  return t;
+}
+
+// "e.g. \"schema-history.mysql_users\"" (the house name), or, when that is
+// taken, says so and gives the first free name after it ("...-2", ...).
+std::string suggest_history_topic(const ConnectorFacts& s, const EvaluationContext& ctx) {
+  const std::string base = convention_history_topic(s, ctx.reg());
+  const std::string who = kafka_refuses(base).empty() ? taken_by(base, s, ctx) : "Kafka (not a topic name)";
+  if (who.empty()) return "e.g. " + quoted(base);
+  // Numbered after the house name, unless that lies in this connector's own
+  // topics (a template like "{prefix}.history"), where numbers cannot help.
+  const std::string stem = who == "this connector's own topics" || !kafka_refuses(base).empty()
+                               ? "schema-history." + s.namespace_name + "-" + s.name
+                               : base;
+  std::string next = stem;
+  for (int n = 2; n < 100 && !taken_by(next, s, ctx).empty(); ++n) next = stem + "-" + std::to_string(n);
+  return "e.g. " + quoted(next) + " (the house name " + quoted(base) +
+         " from rules.schemaHistoryTopicTemplate is taken by " + who + ")";
+}
+
 void schema_history_topic_missing(const ConnectorFacts& s, const EvaluationContext& ctx,
                                   std::vector<Violation>& out) {
   if (!s.reads_binlog() || !s.kafka_schema_history() || s.history_topic.present()) return;
+  if (const auto* legacy = s.legacy_key("database.history.kafka.topic")) {
+    out.push_back(
+        make(rule::kSchemaHistoryTopicMissing, s, "spec.config.database.history.kafka.topic", legacy->line,
+             "Kafka-backed schema history of this Debezium 2.x+ connector has no "
+             "schema.history.internal.kafka.topic: database.history.kafka.topic " +
+                 quoted(legacy->value) + " is the 1.x name, which 2.x ignores",
+             "rename spec.config.database.history.kafka.topic to schema.history.internal.kafka.topic"));
+    return;
+  }
+  const bool v1 = s.generation == ConfigGeneration::V1;
   out.push_back(make(
-      rule::kSchemaHistoryTopicMissing, s, "spec.config.schema.history.internal.kafka.topic", s.location.line,
+      rule::kSchemaHistoryTopicMissing, s,
+      v1 ? "spec.config.database.history.kafka.topic" : "spec.config.schema.history.internal.kafka.topic",
+      s.location.line,
       "Kafka-backed schema history needs schema.history.internal.kafka.topic (1.x: "
       "database.history.kafka.topic)",
-      "set it to a topic no other connector uses, e.g. " + quoted(suggested_history_topic(s, ctx.reg()))));
+      "set it to a topic no other connector uses, " + suggest_history_topic(s, ctx)));
+}
+
+void schema_history_topic_invalid(const ConnectorFacts& s, const EvaluationContext& ctx,
+                                  std::vector<Violation>& out) {
+  if (!s.is_debezium() || !s.history_topic.present() || !s.kafka_schema_history()) return;
+  const std::string& h = s.history_topic.value;
+  if (placeholder(h)) return;
+  if (const std::string why = kafka_refuses(h); !why.empty()) {
+    out.push_back(make(rule::kSchemaHistoryTopicInvalid, s, history_path(s), s.history_topic.line,
+                       "schema history topic " + quoted(h) + " is no Kafka topic name: " + why +
+                           ", so the connector cannot create or read its schema history",
+                       "use a valid name, " + suggest_history_topic(s, ctx)));
+    return;
+  }
+  if (h.starts_with("__")) {
+    out.push_back(
+        advisory(make(rule::kSchemaHistoryTopicInvalid, s, history_path(s), s.history_topic.line,
+                      "schema history topic " + quoted(h) +
+                          " starts with \"__\", which Kafka keeps for internal topics "
+                          "(__consumer_offsets, __transaction_state): tools hide or protect such topics",
+                      "use a name without the leading \"__\", e.g. " + quoted(h.substr(2)))));
+  }
+}
+
+// "give this connector its own history topic, e.g. ..." for a shared topic:
+// the house name, unless this connector already has it, when the others are
+// the ones to move.
+std::string shared_history_fix(const ConnectorFacts& s, const EvaluationContext& ctx, const Others& shared,
+                               const EntryParties& entries) {
+  const std::string mine = convention_history_topic(s, ctx.reg());
+  if (mine != s.history_topic.value)
+    return "give this connector its own history topic, " + suggest_history_topic(s, ctx);
+  // This connector follows the house convention: the other party moves.
+  std::string theirs;
+  if (!shared.empty()) {
+    const ConnectorFacts& o = shared.first();
+    const std::string name = convention_history_topic(o, ctx.reg());
+    if (name != s.history_topic.value) theirs = ", e.g. " + quoted(name) + " for " + o.key();
+  } else if (!entries.empty() && !entries.first().topic_prefix.empty()) {
+    ConnectorFacts o;
+    const std::string& key = entries.first().connector;
+    o.namespace_name = key.substr(0, key.find('/'));
+    o.name = key.substr(key.find('/') + 1);
+    o.topic_prefix.value = entries.first().topic_prefix;
+    o.topic_prefix.key = "topic.prefix";
+    const std::string name = convention_history_topic(o, ctx.reg());
+    if (name != s.history_topic.value)
+      theirs = ", e.g. " + quoted(name) + " for " + entries.first().connector;
+  }
+  return "keep " + quoted(mine) +
+         " (rules.schemaHistoryTopicTemplate gives it to this connector) and give the "
+         "other connector" +
+         std::string(shared.total + entries.total > 1 ? "s" : "") + " their own" + theirs;
 }
 
 void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContext& ctx,
@@ -446,14 +873,13 @@ void schema_history_topic_shared(const ConnectorFacts& s, const EvaluationContex
   if (shared.empty() && entries.empty()) return;
   const std::string filled =
       s.history_topic.from_template ? " (filled from rules.schemaHistoryTopicTemplate)" : "";
-  out.push_back(
-      make(rule::kSchemaHistoryTopicShared, s, history_path(s), s.history_topic.line,
-           "schema history topic " + quoted(h) + filled + " is also used by " +
-               list_parties(party_names(shared, entries), shared.total + entries.total) +
-               ": a shared history topic mixes DDL of two databases and breaks "
-               "recovery",
-           "give this connector its own history topic, e.g. " + quoted(h + "." + s.name) + entry_fix(entries),
-           first_party(shared, entries)));
+  out.push_back(make(rule::kSchemaHistoryTopicShared, s, history_path(s), s.history_topic.line,
+                     "schema history topic " + quoted(h) + filled + " is also used by " +
+                         list_parties(party_names(shared, entries), shared.total + entries.total) +
+                         ": a shared history topic mixes DDL of two databases and breaks "
+                         "recovery",
+                     shared_history_fix(s, ctx, shared, entries) + entry_fix(entries),
+                     first_party(shared, entries)));
 }
 
 // This connector's history topic inside a data-topic namespace: its own, a
@@ -476,14 +902,11 @@ void history_topic_inside_a_namespace(const ConnectorFacts& s, const EvaluationC
   std::vector<std::string> parties;
   if (own) parties.push_back("this connector's own prefix " + quoted(s.topic_prefix.value));
   for (std::string& p : party_names_with_prefix(hits, entries)) parties.push_back(std::move(p));
-  const std::string suggested = suggested_history_topic(s, ctx.reg());
   out.push_back(
       make(rule::kSchemaHistoryTopicCollides, s, history_path(s), s.history_topic.line,
            "schema history topic " + quoted(h) + " lies inside the data-topic namespace of " +
                list_parties(parties, hits.total + entries.total + (own ? 1 : 0)),
-           "move it outside every connector's prefix, e.g. " +
-               quoted(suggested == h ? "schema-history." + s.namespace_name + "-" + s.name : suggested) +
-               entry_fix(entries),
+           "move it outside every connector's prefix, " + suggest_history_topic(s, ctx) + entry_fix(entries),
            hits.empty() && entries.empty() ? s.key() : first_party(hits, entries)));
 }
 
@@ -518,6 +941,180 @@ void schema_history_topic_collides(const ConnectorFacts& s, const EvaluationCont
   registered_history_topic_inside_prefix(s, ctx, out);
 }
 
+// --- topic-name-collision ----------------------------------------------------------
+
+// Two topic names Kafka cannot hold side by side: different, yet equal once
+// '.' and '_' are one character ("Topic 'shop_orders' collides with existing
+// topics: shop.orders"). `mine` is this connector's, `theirs` the other's.
+struct FoldedClash {
+  std::string mine;
+  std::string theirs;
+};
+
+bool folds_alike(std::string_view a, std::string_view b) {
+  if (a.size() != b.size() || a == b) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] == '.' ? '_' : a[i];
+    const char y = b[i] == '.' ? '_' : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// `topic` lies in the folded namespace `ns` (prefix + delimiter) without lying
+// in it as written: a topic of that namespace folds like `topic`. Returns that
+// topic, or "".
+std::string folded_inside(std::string_view topic, std::string_view ns) {
+  if (topic.size() <= ns.size() || topic.starts_with(ns)) return {};
+  if (!folds_alike(topic.substr(0, ns.size()), ns)) return {};
+  return std::string(ns) + std::string(topic.substr(ns.size()));
+}
+
+// The first clash between this connector's prefix namespace (`p`, `d`) and the
+// other party's names. Exact clashes are other rules' (topic-prefix-duplicate,
+// -overlap, schema-history-topic-collides) and are left to them.
+std::optional<FoldedClash> prefix_clash(std::string_view p, std::string_view d, const TopicNames& them) {
+  const std::string my_ns = std::string(p) + std::string(d);
+  if (!them.prefix.empty()) {
+    if (folds_alike(p, them.prefix)) return FoldedClash{std::string(p), std::string(them.prefix)};
+    const std::string their_ns = std::string(them.prefix) + std::string(them.delimiter);
+    if (std::string t = folded_inside(p, their_ns); !t.empty()) return FoldedClash{std::string(p), t};
+    if (std::string t = folded_inside(them.prefix, my_ns); !t.empty())
+      return FoldedClash{t, std::string(them.prefix)};
+  }
+  if (!them.history.empty()) {
+    if (folds_alike(p, them.history)) return FoldedClash{std::string(p), std::string(them.history)};
+    if (std::string t = folded_inside(them.history, my_ns); !t.empty())
+      return FoldedClash{t, std::string(them.history)};
+  }
+  return std::nullopt;
+}
+
+// The first clash between this connector's history topic `h` and the other
+// party's names.
+std::optional<FoldedClash> history_clash(std::string_view h, const TopicNames& them) {
+  if (!them.history.empty() && folds_alike(h, them.history))
+    return FoldedClash{std::string(h), std::string(them.history)};
+  if (!them.prefix.empty()) {
+    if (folds_alike(h, them.prefix)) return FoldedClash{std::string(h), std::string(them.prefix)};
+    const std::string their_ns = std::string(them.prefix) + std::string(them.delimiter);
+    if (std::string t = folded_inside(h, their_ns); !t.empty()) return FoldedClash{std::string(h), t};
+  }
+  return std::nullopt;
+}
+
+std::string what_clashes(const TopicNames& them, const FoldedClash& c) {
+  if (!them.history.empty() && c.theirs == them.history)
+    return "schema history topic " + quoted(them.history);
+  return "prefix " + quoted(them.prefix);
+}
+
+template <class T>
+void sort_unique(std::vector<const T*>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+// One finding of topic-name-collision: the parties whose names clash with
+// `clash_of` (one of this connector's names), found through the folded indexes.
+// `fix` is called only when there is something to report.
+template <class ClashOf, class Fix>
+void report_collision(const ConnectorFacts& s, const EvaluationContext& ctx, ConnectorIndex::List connectors,
+                      RegistryIndex::Entries entries, std::optional<FoldedClash> own, ClashOf clash_of,
+                      const std::string& subject_text, const std::string& path, int line, Fix fix,
+                      std::vector<Violation>& out) {
+  sort_unique(connectors);
+  sort_unique(entries);
+  Others hits;
+  std::optional<FoldedClash> example = own;
+  for (const ConnectorFacts* c : connectors) {
+    if (same_object(*c, s) || !clash_of(names_of(*c))) continue;
+    hits.add(c);
+  }
+  EntryParties entry_hits;
+  for (const RegistryEntry* e : entries) {
+    if (has_key(s, e->connector) || !e->is_live(ctx.now) || ctx.connectors.find(e->connector)) continue;
+    if (clash_of(names_of(*e))) entry_hits.add(e);
+  }
+  if (hits.empty() && entry_hits.empty() && !own) return;
+  std::vector<std::string> parties;
+  if (own) parties.push_back("this connector's own prefix " + quoted(s.topic_prefix.value));
+  for (const ConnectorFacts* c : hits.named) {
+    const auto clash = clash_of(names_of(*c));
+    parties.push_back(describe(*c) + " with " + what_clashes(names_of(*c), *clash));
+    if (!example) example = clash;
+  }
+  for (const RegistryEntry* e : entry_hits.named) {
+    const auto clash = clash_of(names_of(*e));
+    parties.push_back(describe_party(*e) + " with " + what_clashes(names_of(*e), *clash));
+    if (!example) example = clash;
+  }
+  const std::string other = !hits.empty()         ? hits.first().key()
+                            : !entry_hits.empty() ? entry_hits.first().connector
+                                                  : s.key();
+  out.push_back(
+      make(rule::kTopicNameCollision, s, path, line,
+           subject_text + " collides with " +
+               list_parties(parties, hits.total + entry_hits.total + (own ? 1 : 0)) +
+               ": Kafka treats '.' and '_' in topic names as the same character and refuses the second "
+               "(\"Topic '" +
+               example->mine + "' collides with existing topics: " + example->theirs + "\")",
+           fix(), other));
+}
+
+void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
+                          std::vector<Violation>& out) {
+  if (!s.is_debezium()) return;
+  const TopicNames mine = names_of(s);
+  if (!mine.prefix.empty()) {
+    const std::string fp = fold_topic_name(mine.prefix);
+    const std::string fns = fold_topic_name(std::string(mine.prefix) + std::string(mine.delimiter));
+    ConnectorIndex::List connectors = ctx.connectors.with_folded_prefix(fp);
+    for (auto&& list :
+         {ctx.connectors.folded_namespaces_containing(fp), ctx.connectors.folded_prefixes_extending(fns),
+          ctx.connectors.with_folded_history_topic(fp), ctx.connectors.folded_history_topics_extending(fns)})
+      connectors.insert(connectors.end(), list.begin(), list.end());
+    RegistryIndex::Entries entries = ctx.registry.entries_with_folded_prefix(fp);
+    for (auto&& list :
+         {ctx.registry.folded_namespaces_containing(fp), ctx.registry.folded_prefixes_extending(fns),
+          ctx.registry.entries_with_folded_history_topic(fp),
+          ctx.registry.folded_history_topics_extending(fns)})
+      entries.insert(entries.end(), list.begin(), list.end());
+    report_collision(
+        s, ctx, std::move(connectors), std::move(entries), std::nullopt,
+        [&](const TopicNames& them) { return prefix_clash(mine.prefix, mine.delimiter, them); },
+        "topic prefix " + quoted(mine.prefix), prefix_path(s), s.topic_prefix.line,
+        [&] {
+          return "use '.' or '_' the same way in every prefix and history topic on this Kafka, or choose a "
+                 "prefix whose topics differ from theirs in more than '.' versus '_', e.g. " +
+                 quoted(std::string(mine.prefix) + "-" + s.name);
+        },
+        out);
+  }
+  if (!mine.history.empty()) {
+    const std::string fh = fold_topic_name(mine.history);
+    ConnectorIndex::List connectors = ctx.connectors.with_folded_history_topic(fh);
+    for (auto&& list :
+         {ctx.connectors.with_folded_prefix(fh), ctx.connectors.folded_namespaces_containing(fh)})
+      connectors.insert(connectors.end(), list.begin(), list.end());
+    RegistryIndex::Entries entries = ctx.registry.entries_with_folded_history_topic(fh);
+    for (auto&& list :
+         {ctx.registry.entries_with_folded_prefix(fh), ctx.registry.folded_namespaces_containing(fh)})
+      entries.insert(entries.end(), list.begin(), list.end());
+    const std::optional<FoldedClash> own =
+        mine.prefix.empty() ? std::nullopt : history_clash(mine.history, {mine.prefix, mine.delimiter, {}});
+    report_collision(
+        s, ctx, std::move(connectors), std::move(entries), own,
+        [&](const TopicNames& them) { return history_clash(mine.history, them); },
+        "schema history topic " + quoted(mine.history), history_path(s), s.history_topic.line,
+        [&] {
+          return "give this connector a history topic no other name folds to, " +
+                 suggest_history_topic(s, ctx);
+        },
+        out);
+  }
+}
+
 constexpr std::array kConnectorRules{
     ConnectorRule{rule::kServerIdMissing, server_id_missing},
     ConnectorRule{rule::kServerIdInvalid, server_id_invalid},
@@ -528,12 +1125,16 @@ constexpr std::array kConnectorRules{
     ConnectorRule{rule::kServerIdDuplicate, server_id_duplicate},
     ConnectorRule{rule::kServerIdEmbargoed, server_id_embargoed},
     ConnectorRule{rule::kServerIdUnregistered, server_id_unregistered},
+    ConnectorRule{rule::kConfigGenerationMixed, config_generation_mixed},
     ConnectorRule{rule::kTopicPrefixMissing, topic_prefix_missing},
+    ConnectorRule{rule::kTopicPrefixInvalid, topic_prefix_invalid},
     ConnectorRule{rule::kTopicPrefixDuplicate, topic_prefix_duplicate},
     ConnectorRule{rule::kTopicPrefixOverlap, topic_prefix_overlap},
     ConnectorRule{rule::kSchemaHistoryTopicMissing, schema_history_topic_missing},
+    ConnectorRule{rule::kSchemaHistoryTopicInvalid, schema_history_topic_invalid},
     ConnectorRule{rule::kSchemaHistoryTopicShared, schema_history_topic_shared},
     ConnectorRule{rule::kSchemaHistoryTopicCollides, schema_history_topic_collides},
+    ConnectorRule{rule::kTopicNameCollision, topic_name_collision},
 };
 
 // --- KafkaConnect -------------------------------------------------------------
@@ -694,7 +1295,10 @@ std::size_t apply_enforcement(std::vector<Violation>& violations, const Registry
   std::erase_if(violations, [&](const Violation& v) {
     return registry.exception_for(v.subject, v.rule, now) != nullptr;
   });
-  for (auto& v : violations) v.action = registry.action_for(v.rule);
+  for (auto& v : violations) {
+    v.action = registry.action_for(v.rule);
+    if (v.advisory && v.action == Action::Deny) v.action = Action::Warn;
+  }
   return before - violations.size();
 }
 
@@ -730,7 +1334,9 @@ ConnectorFacts with_mutation_defaults(ConnectorFacts facts, const Registry& regi
   std::string topic = expand_history_topic_template(registry.rules.schema_history_topic_template, facts);
   if (topic.empty()) return facts;
   facts.history_topic.value = std::move(topic);
-  facts.history_topic.key = "schema.history.internal.kafka.topic";
+  // Under the name the connector's generation reads: a 1.x config stays 1.x.
+  facts.history_topic.key = facts.generation == ConfigGeneration::V1 ? "database.history.kafka.topic"
+                                                                     : "schema.history.internal.kafka.topic";
   facts.history_topic.line = 0;
   facts.history_topic.from_template = true;
   return facts;

@@ -36,7 +36,7 @@ void namespaces_containing(std::string_view topic, const ByPrefix<T>& by_prefix,
     auto it = by_prefix.find(topic.substr(0, cut));
     if (it == by_prefix.end()) continue;
     for (const T* item : it->second) {
-      const std::string_view delim = delimiter_of(*item);
+      const auto delim = delimiter_of(*item);  // a string_view, or a string made for the probe
       if (rest.size() > delim.size() && rest.starts_with(delim)) out.push_back(item);
     }
   }

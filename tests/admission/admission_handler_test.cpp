@@ -136,6 +136,32 @@ TEST_F(AdmissionHandlerTest, MutateFillsAMissingHistoryTopicFromTheTemplate) {
   EXPECT_EQ(patched["spec"]["config"]["schema.history.internal.kafka.topic"], "schema-history.refunds-cdc");
 }
 
+// A 1.x config gets its history topic under the 1.x name: the 2.x name would
+// make it a 2.x config that ignores its database.server.name.
+TEST_F(AdmissionHandlerTest, MutateFillsTheHistoryTopicUnderTheConnectorsOwnGenerationsName) {
+  nlohmann::json object = connector("legacy-cdc", nullptr);
+  object["spec"]["config"] = {{"database.server.name", "legacy"}};
+  const Response r = handler_->mutate(request("CREATE", object));
+  ASSERT_TRUE(r.allowed) << r.message;
+  const nlohmann::json patched = object.patch(nlohmann::json::parse(r.patch));
+  EXPECT_EQ(patched["spec"]["config"]["database.history.kafka.topic"], "schema-history.legacy");
+  EXPECT_FALSE(patched["spec"]["config"].contains("schema.history.internal.kafka.topic"));
+  const Response v = handler_->validate(request("CREATE", patched));
+  EXPECT_TRUE(v.allowed) << v.message;
+}
+
+TEST_F(AdmissionHandlerTest, AMixedGenerationConfigIsDeniedWithTheRenameToMake) {
+  nlohmann::json object = connector("course-cdc", 184002);
+  object["spec"]["config"] = {{"database.server.id", "184002"},
+                              {"database.server.name", "mysql_orders"},
+                              {"schema.history.internal.kafka.topic", "schema-history.mysql_orders"}};
+  const Response r = handler_->validate(request("CREATE", object));
+  EXPECT_FALSE(r.allowed);
+  EXPECT_NE(r.message.find("[config-generation-mixed]"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("rename database.server.name to topic.prefix"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("[topic-prefix-missing]"), std::string::npos) << r.message;
+}
+
 TEST_F(AdmissionHandlerTest, AnUnrelatedUpdateOfAViolatingConnectorIsAllowedWithWarnings) {
   nlohmann::json old_object = connector("legacy-cdc", 184001);  // already a duplicate
   nlohmann::json new_object = old_object;

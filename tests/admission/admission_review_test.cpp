@@ -130,6 +130,31 @@ TEST(AdmissionReview, ObjectFromJsonGivesTheSameFactsAsYaml) {
   EXPECT_EQ(facts->database_port, "3306");  // a JSON number reads as its digits
 }
 
+// config-generation-mixed needs the keys of both generations: the projection
+// keeps the database.history.*, schema.history.internal.* and driver.* families.
+TEST(AdmissionReview, TheProjectionKeepsWhatTheGenerationOfAConfigIsReadFrom) {
+  nlohmann::json review = nlohmann::json::parse(review_fixture("create-mysql-without-id.json"));
+  auto& config = review["request"]["object"]["spec"]["config"];
+  config = {{"database.server.name", "mysql_orders"},
+            {"driver.connectTimeout", "5000"},
+            {"database.history.kafka.bootstrap.servers", "kafka:9092"},
+            {"table.include.list", "shop.orders"},
+            {"snapshot.mode", "initial"}};
+  const auto parsed = parse_review(review.dump());
+  const Request& r = std::get<Request>(parsed);
+  std::vector<ManifestError> errors;
+  const auto facts = connector_from_object(r.object, {}, "default", errors);
+  ASSERT_TRUE(facts);
+  EXPECT_EQ(facts->generation, ConfigGeneration::V2);
+  EXPECT_EQ(facts->generation_marker, "driver.connectTimeout");
+  ASSERT_EQ(facts->legacy_keys.size(), 2u);  // in the body's order (nlohmann::json writes keys sorted)
+  EXPECT_EQ(facts->legacy_keys[0].key, "database.history.kafka.bootstrap.servers");
+  EXPECT_EQ(facts->legacy_keys[1].key, "database.server.name");
+  EXPECT_EQ(facts->table_include_list, "shop.orders");
+  const YamlNode* kept = r.object.find("spec")->find("config");
+  EXPECT_EQ(kept->find("snapshot.mode"), nullptr) << "keys no rule reads stay out";
+}
+
 TEST(AdmissionReview, PatchAppliedByARealJsonPatchSetsTheIdAndHistoryTopic) {
   const auto parsed = parse_review(review_fixture("create-mysql-without-id.json"));
   const Request& r = std::get<Request>(parsed);

@@ -372,7 +372,7 @@ spec:
       "spec.config.schema.history.internal.kafka.topic: schema history topic \"schema-history.shop\" is "
       "also used by registry entry ecommerce/orders-cdc (server id 184001): a shared history topic mixes "
       "DDL of two databases and breaks recovery; give this connector its own history topic, e.g. "
-      "\"schema-history.shop.refunds-cdc\", or, if ecommerce/orders-cdc no longer exists, mark its "
+      "\"schema-history.refunds\", or, if ecommerce/orders-cdc no longer exists, mark its "
       "registry entry Decommissioned");
 
   const RunResult own =
@@ -415,11 +415,12 @@ TEST(CliCheck, TextOutputEscapesControlCharactersFromInputs) {
   EXPECT_TRUE(Printable(r.out));
   EXPECT_TRUE(Printable(r.err));
   const auto lines = lines_of(r.out);
-  ASSERT_EQ(lines.size(), 4u) << r.out;  // 3 findings and the summary
+  // 5 findings (the prefix holds characters Debezium refuses: topic-prefix-invalid, twice) and the summary
+  ASSERT_EQ(lines.size(), 6u) << r.out;
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     EXPECT_TRUE(lines[i].starts_with("hostile-names.yaml:")) << lines[i];
   }
-  EXPECT_EQ(lines[3], "checked 2 connectors and 0 KafkaConnects in 1 file: 3 errors, 0 warnings");
+  EXPECT_EQ(lines[5], "checked 2 connectors and 0 KafkaConnects in 1 file: 5 errors, 0 warnings");
   EXPECT_TRUE(
       lines[0].starts_with("hostile-names.yaml:12: error: [server-id-duplicate] "
                            "ecommerce/evil\\x1b[2J\\x1b]0;owned\\x07-cdc spec.config.database.server.id: "))
@@ -428,9 +429,10 @@ TEST(CliCheck, TextOutputEscapesControlCharactersFromInputs) {
       "\"shop\\nfake.yaml:1: error: [forged]\\x00\\x7f\\u0085\\u2028\\\\x1b\\u202eend\"";
   EXPECT_TRUE(contains(lines[1], "topic prefix " + prefix + " is also used by ecommerce\\r/twin-cdc"))
       << lines[1];
+  EXPECT_TRUE(lines[2].starts_with("hostile-names.yaml:13: error: [topic-prefix-invalid] ")) << lines[2];
   EXPECT_TRUE(
-      lines[2].starts_with("hostile-names.yaml:25: error: [topic-prefix-duplicate] ecommerce\\r/twin-cdc "))
-      << lines[2];
+      lines[3].starts_with("hostile-names.yaml:25: error: [topic-prefix-duplicate] ecommerce\\r/twin-cdc "))
+      << lines[3];
 }
 
 // JSON has its own escaping: the values stay exactly what the manifest holds.

@@ -292,6 +292,84 @@ TEST(Manifest, Debezium2NamesWinOverDebezium1Names) {
   EXPECT_TRUE(c.kafka_schema_history());
 }
 
+// Issue 14: the names decide the generation, and each generation reads only its own.
+TEST(Manifest, TheNamesAConfigUsesDecideItsDebeziumGeneration) {
+  ManifestSet set;
+  parse_manifests(R"(apiVersion: kafka.strimzi.io/v1
+kind: KafkaConnector
+metadata: {name: course-cdc, namespace: courses}
+spec:
+  class: io.debezium.connector.mysql.MySqlConnector
+  config:
+    database.server.name: mysql_orders
+    topic.delimiter: "_"
+    database.history.kafka.bootstrap.servers: kafka:9092
+    schema.history.internal.kafka.topic: schema-history.mysql_orders
+    database.history.consumer.sasl.jaas.config: secret
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaConnector
+metadata: {name: legacy-cdc, namespace: courses}
+spec:
+  class: io.debezium.connector.mysql.MySqlConnector
+  config:
+    database.server.name: legacy
+    topic.delimiter: "_"
+    database.history.kafka.topic: dbhistory.legacy
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaConnector
+metadata: {name: maria-cdc, namespace: courses}
+spec:
+  class: io.debezium.connector.mariadb.MariaDbConnector
+  config:
+    database.server.name: maria
+)",
+                  "gen.yaml", "default", set);
+  ASSERT_TRUE(set.errors.empty()) << errors_of(set);
+  ASSERT_EQ(set.connectors.size(), 3u);
+
+  const ConnectorFacts& course = set.connectors[0];
+  EXPECT_EQ(course.generation, ConfigGeneration::V2);
+  EXPECT_EQ(course.generation_marker, "schema.history.internal.kafka.topic");
+  EXPECT_EQ(course.generation_marker_line, 10);
+  EXPECT_FALSE(course.topic_prefix.present()) << "2.x ignores database.server.name";
+  EXPECT_EQ(course.topic_delimiter, "_");
+  EXPECT_EQ(course.topic_delimiter_line, 8);
+  EXPECT_EQ(course.history_topic.key, "schema.history.internal.kafka.topic");
+  ASSERT_EQ(course.legacy_keys.size(), 3u);
+  EXPECT_EQ(course.legacy_keys[0].key, "database.server.name");
+  EXPECT_EQ(course.legacy_keys[0].renamed, "topic.prefix");
+  EXPECT_EQ(course.legacy_keys[0].value, "mysql_orders");
+  EXPECT_EQ(course.legacy_keys[0].line, 7);
+  EXPECT_EQ(course.legacy_keys[1].renamed, "schema.history.internal.kafka.bootstrap.servers");
+  EXPECT_EQ(course.legacy_keys[2].key, "database.history.consumer.sasl.jaas.config");
+  EXPECT_EQ(course.legacy_keys[2].value, "") << "values that may hold secrets are not kept";
+
+  const ConnectorFacts& legacy = set.connectors[1];
+  EXPECT_EQ(legacy.generation, ConfigGeneration::V1);
+  EXPECT_EQ(legacy.topic_prefix.value, "legacy");
+  EXPECT_EQ(legacy.topic_delimiter, ".") << "1.x has no topic.delimiter";
+  EXPECT_TRUE(legacy.legacy_keys.empty());
+
+  const ConnectorFacts& maria = set.connectors[2];
+  EXPECT_EQ(maria.generation, ConfigGeneration::V2) << "the MariaDB connector is 2.5+ only";
+  EXPECT_EQ(maria.generation_marker, "class io.debezium.connector.mariadb.MariaDbConnector");
+  EXPECT_FALSE(maria.topic_prefix.present());
+  ASSERT_EQ(maria.legacy_keys.size(), 1u);
+}
+
+TEST(Manifest, FoldedTopicNamesMakeDotAndUnderscoreOneCharacter) {
+  EXPECT_EQ(fold_topic_name("shop.orders"), "shop_orders");
+  EXPECT_EQ(fold_topic_name("shop_orders"), "shop_orders");
+  EXPECT_EQ(fold_topic_name("shop-orders"), "shop-orders");
+  EXPECT_EQ(renamed_in_2x("database.history.kafka.topic"), "schema.history.internal.kafka.topic");
+  EXPECT_EQ(renamed_in_2x("database.history"), "schema.history.internal");
+  EXPECT_EQ(renamed_in_2x("database.historyx"), "");
+  EXPECT_EQ(renamed_in_2x("database.server.name"), "topic.prefix");
+  EXPECT_EQ(renamed_in_2x("database.server.id"), "");
+}
+
 // The YAML merge key `<<` is applied as kubectl applies it: payments-cdc gets the
 // server id 184001 that the cluster would give it.
 TEST(Manifest, MergeKeysAreAppliedLikeKubectlDoes) {

@@ -72,6 +72,20 @@ TEST(AuditCluster, JudgesConnectorsAsTheyRunWithoutMutationDefaults) {
       << "check fills in the history topic /mutate would set";
 }
 
+// The issue-14 rules come with the same ids from the audit as from check.
+TEST(AuditCluster, ReportsTheTopicNameRulesOfRunningConnectors) {
+  ClusterView view;
+  view.connectors.upsert(mysql("dot-cdc", 184001, "shop.orders", "schema-history.shop.orders"));
+  view.connectors.upsert(mysql("underscore-cdc", 184002, "shop_orders", "schema history"));
+  const Registry registry = parse_registry("rules:\n  range: {from: 184000, to: 184999}\n", "registry.yaml");
+  const CheckReport audit = audit_cluster(view, registry, kNow);
+  EXPECT_EQ(rules_of(audit, "shop/dot-cdc"), std::vector<std::string>{"topic-name-collision"});
+  EXPECT_EQ(rules_of(audit, "shop/underscore-cdc"),
+            (std::vector<std::string>{"schema-history-topic-invalid", "topic-name-collision"}));
+  const auto counts = violations_by_rule(audit.violations);
+  EXPECT_EQ(counts.at("topic-name-collision"), 2u);
+}
+
 TEST(AuditEventThrottle, OneEventPerObjectAndRuleAnHour) {
   AuditEventThrottle throttle;
   const std::vector<Violation> found{violation("shop/a", "server-id-duplicate", "a: same id as shop/b"),

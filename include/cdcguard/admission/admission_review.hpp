@@ -87,10 +87,12 @@ YamlNode yaml_from_json(const nlohmann::json& value);
 std::string json_pointer_escape(std::string_view key);
 
 // The JSONPatch that sets spec.config.database.server.id to `server_id` (as a
-// string) and, when given, a missing schema history topic. Adds /spec and
+// string) and, when given, a missing schema history topic under `history_key`
+// (the name of the connector's Debezium generation). Adds /spec and
 // /spec/config first when they are absent; touches nothing else.
 nlohmann::json server_id_patch(const YamlNode& object, std::uint32_t server_id,
-                               const std::optional<std::string>& history_topic);
+                               const std::optional<std::string>& history_topic,
+                               std::string_view history_key = "schema.history.internal.kafka.topic");
 
 std::string base64_encode(std::string_view bytes);
 

@@ -43,6 +43,35 @@ struct ConfigFact {
   bool present() const { return !key.empty(); }
 };
 
+// Debezium 2.0 renamed `database.server.name` to `topic.prefix` and
+// `database.history.*` to `schema.history.internal.*`; each generation ignores
+// the other's names. What a config's names say it is written for.
+enum class ConfigGeneration {
+  Unknown,  // none of the renamed keys: read as 2.x (nothing differs)
+  V1,       // 1.x names only
+  V2,       // a 2.x-only name (topic.prefix, schema.history.internal*, driver.*) or a 2.x-only class
+};
+
+// A 1.x name in a 2.x config whose 2.x name is not set: Debezium 2.x ignores
+// it, so the setting is lost. (A leftover next to its 2.x name is harmless.)
+struct LegacyConfigKey {
+  std::string key;      // e.g. "database.server.name"
+  std::string renamed;  // its 2.x name, e.g. "topic.prefix"
+  std::string value;    // kept for database.server.name, database.history and
+                        // database.history.kafka.topic only (others may hold secrets)
+  int line = 0;
+};
+
+// A topic name as Kafka compares names for collisions: '.' and '_' are one
+// character (metric names cannot tell them apart), so "shop.orders" and
+// "shop_orders" fold to the same "shop_orders".
+std::string fold_topic_name(std::string_view name);
+
+// The 2.x name of a 1.x key ("" when `key` is none of the renamed ones).
+std::string renamed_in_2x(std::string_view key);
+// The 2.x class of a 1.x schema history class (the value is kept when unknown).
+std::string schema_history_class_in_2x(std::string_view value);
+
 struct ConnectorFacts {
   std::string namespace_name;
   std::string name;
@@ -56,11 +85,18 @@ struct ConnectorFacts {
   int server_id_line = 0;
   ConfigFact topic_prefix;  // topic.prefix, else database.server.name
   std::string topic_delimiter = ".";
+  int topic_delimiter_line = 0;
   ConfigFact history_topic;   // schema.history.internal.kafka.topic, else database.history.kafka.topic
   std::string history_class;  // schema.history.internal, else database.history
   std::string database_hostname;
   std::string database_port;
   std::string database_include_list;
+  std::string table_include_list;
+
+  ConfigGeneration generation = ConfigGeneration::Unknown;
+  std::string generation_marker;  // V2: the first 2.x-only key, or the class when only 2.x has it
+  int generation_marker_line = 0;
+  std::vector<LegacyConfigKey> legacy_keys;  // V2 only
 
   std::string key() const { return namespace_name + "/" + name; }
   // Any Debezium connector (io.debezium.connector.*): topic rules apply.
@@ -69,6 +105,8 @@ struct ConnectorFacts {
   bool reads_binlog() const;
   // Schema history kept in a Kafka topic (the default when no class is set).
   bool kafka_schema_history() const;
+  // A 1.x key of this (2.x) config that 2.x ignores, if kept.
+  const LegacyConfigKey* legacy_key(std::string_view key) const;
   // The line to point at for a field (falls back to the object's line).
   SourceLocation at(int line) const { return {location.file, line > 0 ? line : location.line}; }
 };

@@ -16,12 +16,16 @@ inline constexpr std::string_view kServerIdReserved = "server-id-reserved";
 inline constexpr std::string_view kServerIdDuplicate = "server-id-duplicate";
 inline constexpr std::string_view kServerIdEmbargoed = "server-id-embargoed";
 inline constexpr std::string_view kServerIdUnregistered = "server-id-unregistered";
+inline constexpr std::string_view kConfigGenerationMixed = "config-generation-mixed";
 inline constexpr std::string_view kTopicPrefixMissing = "topic-prefix-missing";
+inline constexpr std::string_view kTopicPrefixInvalid = "topic-prefix-invalid";
 inline constexpr std::string_view kTopicPrefixDuplicate = "topic-prefix-duplicate";
 inline constexpr std::string_view kTopicPrefixOverlap = "topic-prefix-overlap";
 inline constexpr std::string_view kSchemaHistoryTopicMissing = "schema-history-topic-missing";
+inline constexpr std::string_view kSchemaHistoryTopicInvalid = "schema-history-topic-invalid";
 inline constexpr std::string_view kSchemaHistoryTopicShared = "schema-history-topic-shared";
 inline constexpr std::string_view kSchemaHistoryTopicCollides = "schema-history-topic-collides";
+inline constexpr std::string_view kTopicNameCollision = "topic-name-collision";
 inline constexpr std::string_view kConnectGroupIdDuplicate = "connect-group-id-duplicate";
 inline constexpr std::string_view kConnectStorageTopicDuplicate = "connect-storage-topic-duplicate";
 

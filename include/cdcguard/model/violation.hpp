@@ -19,6 +19,9 @@ struct Violation {
   std::string other;             // the other party: "namespace/name", or "" when none
   std::string fix;               // the fix on its own
   SourceLocation location;
+  // A finding that is at most a warning whatever rules.enforcement says (a
+  // likely problem, not a certain one): apply_enforcement caps its action at warn.
+  bool advisory = false;
 };
 
 enum class Severity { Error, Warning };

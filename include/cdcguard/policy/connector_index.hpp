@@ -39,6 +39,15 @@ class ConnectorIndex {
   // Connectors whose prefix is `prefix` + `delimiter` + at least one more character.
   List prefixes_extending(std::string_view prefix, std::string_view delimiter) const;
 
+  // The same lookups with names folded as Kafka compares them for collisions
+  // (fold_topic_name: '.' and '_' are one character); arguments already folded.
+  const List& with_folded_prefix(std::string_view folded) const;
+  const List& with_folded_history_topic(std::string_view folded) const;
+  List folded_namespaces_containing(std::string_view folded_topic) const;
+  // Prefixes (or Kafka schema history topics) that fold to `folded_head` + at least one more character.
+  List folded_prefixes_extending(std::string_view folded_head) const;
+  List folded_history_topics_extending(std::string_view folded_head) const;
+
  private:
   void index(const ConnectorFacts& f);
   void unindex(const ConnectorFacts& f);
@@ -48,6 +57,10 @@ class ConnectorIndex {
   std::map<std::string, List, std::less<>> by_prefix_;  // ordered: prefixes_extending is a range scan
   std::unordered_map<std::string, List> by_history_topic_;
   std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
+  // Folded ('.' == '_') for topic-name-collision; ordered for the range scans.
+  std::map<std::string, List, std::less<>> by_folded_prefix_;
+  std::map<std::string, List, std::less<>> by_folded_history_topic_;
+  std::map<std::string, std::size_t, std::less<>> folded_delimiters_;
 };
 
 }  // namespace cdcguard

@@ -51,6 +51,15 @@ class RegistryIndex {
   // `delimiter`: `prefix` + `delimiter` + at least one more character.
   Entries history_topics_extending(std::string_view prefix, std::string_view delimiter) const;
 
+  // The same with names folded as Kafka compares them for collisions
+  // (fold_topic_name: '.' and '_' are one character); arguments already folded.
+  const Entries& entries_with_folded_prefix(std::string_view folded) const;
+  const Entries& entries_with_folded_history_topic(std::string_view folded) const;
+  Entries folded_namespaces_containing(std::string_view folded_topic) const;
+  // Entries whose prefix (or history topic) folds to `folded_head` + at least one more character.
+  Entries folded_prefixes_extending(std::string_view folded_head) const;
+  Entries folded_history_topics_extending(std::string_view folded_head) const;
+
  private:
   const Registry& registry_;
   std::unordered_map<std::uint32_t, Entries> by_id_;
@@ -61,6 +70,9 @@ class RegistryIndex {
   std::map<std::string, Entries, std::less<>> by_prefix_;
   std::map<std::string, Entries, std::less<>> by_history_topic_;
   std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
+  std::map<std::string, Entries, std::less<>> by_folded_prefix_;
+  std::map<std::string, Entries, std::less<>> by_folded_history_topic_;
+  std::map<std::string, std::size_t, std::less<>> folded_delimiters_;
 };
 
 }  // namespace cdcguard
