@@ -12,7 +12,9 @@
 #   BENCH_NO_HYPERFINE  1: time with /usr/bin/time even if hyperfine is installed
 #   BENCH_STRESS        1: also time worst cases (gen_tree.py --stress): N connectors sharing one
 #                       server id and history topic, N KafkaConnects on one Kafka, for
-#                       N in BENCH_STRESS_SIZES (default "500 1000 2000"), one run each
+#                       N in BENCH_STRESS_SIZES (default "500 1000 2000"), one run each; and N
+#                       connectors whose prefixes differ only in '.' and '_' in half of them, for N
+#                       in BENCH_FOLD_SIZES (default "1000 10000 20000")
 #   BENCH_BIG           1: also time one big file (gen_tree.py --big): a `kind: List` as
 #                       `kubectl get -o yaml` prints it, and the same objects as a multi-document
 #                       stream, each BENCH_BIG_BYTES (default 60000000), BENCH_BIG_RUNS runs
@@ -254,8 +256,10 @@ if [[ ${BENCH_STRESS:-0} == 1 ]]; then
   echo
   echo "| case | objects | wall | CPU (user+sys) | max RSS | load1 |"
   echo "|---|---:|---:|---:|---:|---|"
-  for kind in same-id shared-kafka; do
-    for n in ${BENCH_STRESS_SIZES:-500 1000 2000}; do
+  for kind in same-id shared-kafka dot-underscore; do
+    sizes=${BENCH_STRESS_SIZES:-500 1000 2000}
+    [[ $kind == dot-underscore ]] && sizes=${BENCH_FOLD_SIZES:-1000 10000 20000}
+    for n in $sizes; do
       file=$TREES/stress/$kind-$n.yaml
       [[ -f $file ]] || python3 bench/gen_tree.py --stress "$kind" --connectors "$n" --out "$file"
       wait_for_load

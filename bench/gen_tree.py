@@ -626,13 +626,27 @@ class Estate:
 def write_stress(kind, count, path):
     """One file of `count` objects that all clash with each other (worst cases for the indexes).
 
-    same-id:      KafkaConnectors that share one server id and one schema history topic
-                  (a copy-paste error repeated across a repository)
-    shared-kafka: KafkaConnects, each with its own group.id and topics, all on one Kafka
+    same-id:        KafkaConnectors that share one server id and one schema history topic
+                    (a copy-paste error repeated across a repository)
+    shared-kafka:   KafkaConnects, each with its own group.id and topics, all on one Kafka
+    dot-underscore: KafkaConnectors with prefixes (and history topics) of their own, but in
+                    half of them pairs that differ only in '.' versus '_' (topic-name-collision)
     """
     docs = []
     for i in range(count):
-        if kind == "same-id":
+        if kind == "dot-underscore":
+            if i < count // 2:
+                prefix = f"shop{i // 2}" + ("." if i % 2 == 0 else "_") + "orders"
+            else:
+                prefix = f"solo{i}.orders"
+            docs.append(yaml_block({
+                "apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaConnector",
+                "metadata": {"name": f"fold-{i}-cdc", "namespace": f"ns-{i % 50:02d}"},
+                "spec": {"class": MYSQL, "tasksMax": 1, "config": {
+                    "database.hostname": f"mysql-{i}.shared.svc", "database.server.id": 1 + i,
+                    "topic.prefix": prefix, "database.include.list": "orders",
+                    "schema.history.internal.kafka.topic": f"schema-history.{prefix}"}}}))
+        elif kind == "same-id":
             docs.append(yaml_block({
                 "apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaConnector",
                 "metadata": {"name": f"copy-{i}-cdc", "namespace": f"ns-{i % 50:02d}"},
@@ -736,7 +750,7 @@ def main():
                     help="KafkaConnectors in the tree (>= 300); with --stress, objects in the file")
     ap.add_argument("--out", required=True, help="output directory (replaced); with --stress, the file")
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    ap.add_argument("--stress", choices=["same-id", "shared-kafka"],
+    ap.add_argument("--stress", choices=["same-id", "shared-kafka", "dot-underscore"],
                     help="write one worst-case file instead of a tree (see write_stress)")
     ap.add_argument("--big", choices=["list", "stream"],
                     help="write one big file of --bytes instead of a tree (see write_big); --out is a directory")
