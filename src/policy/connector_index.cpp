@@ -24,6 +24,16 @@ bool erase_under(Map& map, const std::string& key, const ConnectorFacts* f) {
   return erased;
 }
 
+// Folded buckets stay sorted by the exact name, so a lookup can skip the names
+// equal as written (other rules' business) with a binary search, however many.
+template <class Exact>
+void insert_by_exact(ConnectorIndex::List& list, const ConnectorFacts* f, Exact exact) {
+  list.insert(std::upper_bound(
+                  list.begin(), list.end(), f,
+                  [&](const ConnectorFacts* a, const ConnectorFacts* b) { return exact(*a) < exact(*b); }),
+              f);
+}
+
 void forget_delimiter(std::map<std::string, std::size_t, std::less<>>& delimiters, std::string_view d) {
   if (auto it = delimiters.find(d); it != delimiters.end() && --it->second == 0) delimiters.erase(it);
 }
@@ -67,14 +77,16 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
   if (f.topic_prefix.present()) {
     by_prefix_[f.topic_prefix.value].push_back(&f);
     ++delimiters_[f.topic_delimiter];
-    by_folded_prefix_[fold_topic_name(f.topic_prefix.value)].push_back(&f);
+    insert_by_exact(by_folded_prefix_[fold_topic_name(f.topic_prefix.value)], &f,
+                    [](const ConnectorFacts& c) -> const std::string& { return c.topic_prefix.value; });
     ++folded_delimiters_[fold_topic_name(f.topic_delimiter)];
   }
   // A history topic only counts when the history lives in Kafka: a leftover
   // key next to FileSchemaHistory is never read.
   if (f.history_topic.present() && f.kafka_schema_history()) {
     by_history_topic_[f.history_topic.value].push_back(&f);
-    by_folded_history_topic_[fold_topic_name(f.history_topic.value)].push_back(&f);
+    insert_by_exact(by_folded_history_topic_[fold_topic_name(f.history_topic.value)], &f,
+                    [](const ConnectorFacts& c) -> const std::string& { return c.history_topic.value; });
   }
 }
 

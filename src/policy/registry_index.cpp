@@ -1,5 +1,7 @@
 #include "cdcguard/policy/registry_index.hpp"
 
+#include <algorithm>
+
 #include "cdcguard/model/connector.hpp"
 #include "topic_namespaces.hpp"
 
@@ -33,6 +35,17 @@ RegistryIndex::RegistryIndex(const Registry& registry) : registry_(registry) {
       by_history_topic_[e.schema_history_topic].push_back(&e);
       by_folded_history_topic_[fold_topic_name(e.schema_history_topic)].push_back(&e);
     }
+  }
+  // Folded buckets sorted by the exact name (see ConnectorIndex).
+  for (auto& [folded, list] : by_folded_prefix_) {
+    std::stable_sort(list.begin(), list.end(), [](const RegistryEntry* a, const RegistryEntry* b) {
+      return a->topic_prefix < b->topic_prefix;
+    });
+  }
+  for (auto& [folded, list] : by_folded_history_topic_) {
+    std::stable_sort(list.begin(), list.end(), [](const RegistryEntry* a, const RegistryEntry* b) {
+      return a->schema_history_topic < b->schema_history_topic;
+    });
   }
   for (const auto& r : registry.reserved) reserved_.emplace(r.server_id, &r);
   for (const auto& t : registry.teams) {

@@ -1062,24 +1062,54 @@ void report_collision(const ConnectorFacts& s, const EvaluationContext& ctx, Con
            fix(), other));
 }
 
+// `bucket` (a with_folded_* list, sorted by the exact name) but the items whose
+// exact name is `exact`: those are equal as written, other rules' business, and
+// skipped with a binary search however many share the name.
+template <class T, class ExactOf>
+void append_folded(const std::vector<const T*>& bucket, std::string_view exact, ExactOf exact_of,
+                   std::vector<const T*>& out) {
+  const auto lo = std::lower_bound(bucket.begin(), bucket.end(), exact,
+                                   [&](const T* a, std::string_view v) { return exact_of(*a) < v; });
+  const auto hi = std::upper_bound(lo, bucket.end(), exact,
+                                   [&](std::string_view v, const T* a) { return v < exact_of(*a); });
+  out.insert(out.end(), bucket.begin(), lo);
+  out.insert(out.end(), hi, bucket.end());
+}
+
+std::string_view prefix_of(const ConnectorFacts& c) {
+  return c.topic_prefix.value;
+}
+std::string_view history_of(const ConnectorFacts& c) {
+  return c.history_topic.value;
+}
+std::string_view prefix_of(const RegistryEntry& e) {
+  return e.topic_prefix;
+}
+std::string_view history_of(const RegistryEntry& e) {
+  return e.schema_history_topic;
+}
+
 void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
                           std::vector<Violation>& out) {
   if (!s.is_debezium()) return;
   const TopicNames mine = names_of(s);
+  auto prefixes = [](const auto& x) { return prefix_of(x); };
+  auto histories = [](const auto& x) { return history_of(x); };
   if (!mine.prefix.empty()) {
     const std::string fp = fold_topic_name(mine.prefix);
     const std::string fns = fold_topic_name(std::string(mine.prefix) + std::string(mine.delimiter));
-    ConnectorIndex::List connectors = ctx.connectors.with_folded_prefix(fp);
+    ConnectorIndex::List connectors = ctx.connectors.folded_namespaces_containing(fp);
     for (auto&& list :
-         {ctx.connectors.folded_namespaces_containing(fp), ctx.connectors.folded_prefixes_extending(fns),
-          ctx.connectors.with_folded_history_topic(fp), ctx.connectors.folded_history_topics_extending(fns)})
+         {ctx.connectors.folded_prefixes_extending(fns), ctx.connectors.folded_history_topics_extending(fns)})
       connectors.insert(connectors.end(), list.begin(), list.end());
-    RegistryIndex::Entries entries = ctx.registry.entries_with_folded_prefix(fp);
+    append_folded(ctx.connectors.with_folded_prefix(fp), mine.prefix, prefixes, connectors);
+    append_folded(ctx.connectors.with_folded_history_topic(fp), mine.prefix, histories, connectors);
+    RegistryIndex::Entries entries = ctx.registry.folded_namespaces_containing(fp);
     for (auto&& list :
-         {ctx.registry.folded_namespaces_containing(fp), ctx.registry.folded_prefixes_extending(fns),
-          ctx.registry.entries_with_folded_history_topic(fp),
-          ctx.registry.folded_history_topics_extending(fns)})
+         {ctx.registry.folded_prefixes_extending(fns), ctx.registry.folded_history_topics_extending(fns)})
       entries.insert(entries.end(), list.begin(), list.end());
+    append_folded(ctx.registry.entries_with_folded_prefix(fp), mine.prefix, prefixes, entries);
+    append_folded(ctx.registry.entries_with_folded_history_topic(fp), mine.prefix, histories, entries);
     report_collision(
         s, ctx, std::move(connectors), std::move(entries), std::nullopt,
         [&](const TopicNames& them) { return prefix_clash(mine.prefix, mine.delimiter, them); },
@@ -1093,14 +1123,12 @@ void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
   }
   if (!mine.history.empty()) {
     const std::string fh = fold_topic_name(mine.history);
-    ConnectorIndex::List connectors = ctx.connectors.with_folded_history_topic(fh);
-    for (auto&& list :
-         {ctx.connectors.with_folded_prefix(fh), ctx.connectors.folded_namespaces_containing(fh)})
-      connectors.insert(connectors.end(), list.begin(), list.end());
-    RegistryIndex::Entries entries = ctx.registry.entries_with_folded_history_topic(fh);
-    for (auto&& list :
-         {ctx.registry.entries_with_folded_prefix(fh), ctx.registry.folded_namespaces_containing(fh)})
-      entries.insert(entries.end(), list.begin(), list.end());
+    ConnectorIndex::List connectors = ctx.connectors.folded_namespaces_containing(fh);
+    append_folded(ctx.connectors.with_folded_history_topic(fh), mine.history, histories, connectors);
+    append_folded(ctx.connectors.with_folded_prefix(fh), mine.history, prefixes, connectors);
+    RegistryIndex::Entries entries = ctx.registry.folded_namespaces_containing(fh);
+    append_folded(ctx.registry.entries_with_folded_history_topic(fh), mine.history, histories, entries);
+    append_folded(ctx.registry.entries_with_folded_prefix(fh), mine.history, prefixes, entries);
     const std::optional<FoldedClash> own =
         mine.prefix.empty() ? std::nullopt : history_clash(mine.history, {mine.prefix, mine.delimiter, {}});
     report_collision(

@@ -41,6 +41,7 @@ class ConnectorIndex {
 
   // The same lookups with names folded as Kafka compares them for collisions
   // (fold_topic_name: '.' and '_' are one character); arguments already folded.
+  // The with_folded_* lists are sorted by the exact (unfolded) name.
   const List& with_folded_prefix(std::string_view folded) const;
   const List& with_folded_history_topic(std::string_view folded) const;
   List folded_namespaces_containing(std::string_view folded_topic) const;

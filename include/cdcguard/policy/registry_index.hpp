@@ -53,6 +53,7 @@ class RegistryIndex {
 
   // The same with names folded as Kafka compares them for collisions
   // (fold_topic_name: '.' and '_' are one character); arguments already folded.
+  // The with_folded_* lists are sorted by the exact (unfolded) name.
   const Entries& entries_with_folded_prefix(std::string_view folded) const;
   const Entries& entries_with_folded_history_topic(std::string_view folded) const;
   Entries folded_namespaces_containing(std::string_view folded_topic) const;
