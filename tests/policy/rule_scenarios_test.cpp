@@ -1088,6 +1088,35 @@ const std::vector<Scenario>& scenarios() {
            }},
 
       // --- fixes that follow the house convention (issue 14) ----------------------------
+      {.name = "course-copy-paste",
+       .manifests = "course-copy-paste.yaml",
+       .expected =
+           {
+               {.rule = r::kServerIdDuplicate, .subject = "courses/orders-cdc", .path = kServerIdPath},
+               {.rule = r::kConfigGenerationMixed,
+                .subject = "courses/orders-cdc",
+                .path = "spec.config.database.server.name"},
+               {.rule = r::kTopicPrefixMissing,
+                .subject = "courses/orders-cdc",
+                .path = "spec.config.database.server.name"},
+               {.rule = r::kSchemaHistoryTopicShared,
+                .subject = "courses/orders-cdc",
+                .path = kHistoryPath,
+                .message_has = {"keep \"schema-history.mysql_orders\"",
+                                "e.g. \"schema-history.mysql_users\" for courses/users-cdc"}},
+               {.rule = r::kServerIdDuplicate, .subject = "courses/users-cdc", .path = kServerIdPath},
+               {.rule = r::kConfigGenerationMixed,
+                .subject = "courses/users-cdc",
+                .path = "spec.config.database.server.name"},
+               {.rule = r::kTopicPrefixMissing,
+                .subject = "courses/users-cdc",
+                .path = "spec.config.database.server.name"},
+               {.rule = r::kSchemaHistoryTopicShared,
+                .subject = "courses/users-cdc",
+                .path = kHistoryPath,
+                .message_has =
+                    {"give this connector its own history topic, e.g. \"schema-history.mysql_users\""}},
+           }},
       {.name = "schema-history-topic-shared-house-name",
        .manifests = "schema-history-topic-shared-house-name.yaml",
        .expected =
