@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "topic_namespaces.hpp"
+#include "cdcguard/policy/topic_namespaces.hpp"
 
 namespace cdcguard {
 namespace {
@@ -22,16 +22,6 @@ bool erase_under(Map& map, const std::string& key, const ConnectorFacts* f) {
   const bool erased = it->second.size() != before;
   if (it->second.empty()) map.erase(it);
   return erased;
-}
-
-// Folded buckets stay sorted by the exact name, so a lookup can skip the names
-// equal as written (other rules' business) with a binary search, however many.
-template <class Exact>
-void insert_by_exact(ConnectorIndex::List& list, const ConnectorFacts* f, Exact exact) {
-  list.insert(std::upper_bound(
-                  list.begin(), list.end(), f,
-                  [&](const ConnectorFacts* a, const ConnectorFacts* b) { return exact(*a) < exact(*b); }),
-              f);
 }
 
 void forget_delimiter(std::map<std::string, std::size_t, std::less<>>& delimiters, std::string_view d) {
@@ -77,17 +67,12 @@ void ConnectorIndex::index(const ConnectorFacts& f) {
   if (f.topic_prefix.present()) {
     by_prefix_[f.topic_prefix.value].push_back(&f);
     ++delimiters_[f.topic_delimiter];
-    insert_by_exact(by_folded_prefix_[fold_topic_name(f.topic_prefix.value)], &f,
-                    [](const ConnectorFacts& c) -> const std::string& { return c.topic_prefix.value; });
-    ++folded_delimiters_[fold_topic_name(f.topic_delimiter)];
   }
   // A history topic only counts when the history lives in Kafka: a leftover
   // key next to FileSchemaHistory is never read.
-  if (f.history_topic.present() && f.kafka_schema_history()) {
+  if (f.history_topic.present() && f.kafka_schema_history())
     by_history_topic_[f.history_topic.value].push_back(&f);
-    insert_by_exact(by_folded_history_topic_[fold_topic_name(f.history_topic.value)], &f,
-                    [](const ConnectorFacts& c) -> const std::string& { return c.history_topic.value; });
-  }
+  folded_.add(&f);
 }
 
 void ConnectorIndex::unindex(const ConnectorFacts& f) {
@@ -96,10 +81,8 @@ void ConnectorIndex::unindex(const ConnectorFacts& f) {
     if (it->second.empty()) by_server_id_.erase(it);
   }
   if (erase_under(by_prefix_, f.topic_prefix.value, &f)) forget_delimiter(delimiters_, f.topic_delimiter);
-  if (erase_under(by_folded_prefix_, fold_topic_name(f.topic_prefix.value), &f))
-    forget_delimiter(folded_delimiters_, fold_topic_name(f.topic_delimiter));
   erase_under(by_history_topic_, f.history_topic.value, &f);
-  erase_under(by_folded_history_topic_, fold_topic_name(f.history_topic.value), &f);
+  folded_.remove(&f);
 }
 
 namespace {
@@ -121,34 +104,15 @@ const ConnectorIndex::List& ConnectorIndex::with_history_topic(std::string_view 
   return it == by_history_topic_.end() ? kNone : it->second;
 }
 
-const ConnectorIndex::List& ConnectorIndex::with_folded_prefix(std::string_view folded) const {
-  auto it = by_folded_prefix_.find(folded);
-  return it == by_folded_prefix_.end() ? kNone : it->second;
+std::string_view ConnectorIndex::TopicNames::prefix(const ConnectorFacts& f) {
+  return f.is_debezium() && f.topic_prefix.present() ? std::string_view(f.topic_prefix.value)
+                                                     : std::string_view();
 }
 
-const ConnectorIndex::List& ConnectorIndex::with_folded_history_topic(std::string_view folded) const {
-  auto it = by_folded_history_topic_.find(folded);
-  return it == by_folded_history_topic_.end() ? kNone : it->second;
-}
-
-ConnectorIndex::List ConnectorIndex::folded_namespaces_containing(std::string_view folded_topic) const {
-  List out;
-  topic_namespaces::namespaces_containing(
-      folded_topic, by_folded_prefix_, folded_delimiters_,
-      [](const ConnectorFacts& f) { return fold_topic_name(f.topic_delimiter); }, out);
-  return out;
-}
-
-ConnectorIndex::List ConnectorIndex::folded_prefixes_extending(std::string_view folded_head) const {
-  List out;
-  topic_namespaces::keys_extending(folded_head, by_folded_prefix_, out);
-  return out;
-}
-
-ConnectorIndex::List ConnectorIndex::folded_history_topics_extending(std::string_view folded_head) const {
-  List out;
-  topic_namespaces::keys_extending(folded_head, by_folded_history_topic_, out);
-  return out;
+std::string_view ConnectorIndex::TopicNames::history(const ConnectorFacts& f) {
+  return f.is_debezium() && f.history_topic.present() && f.kafka_schema_history()
+             ? std::string_view(f.history_topic.value)
+             : std::string_view();
 }
 
 ConnectorIndex::List ConnectorIndex::namespaces_containing(std::string_view topic) const {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "cdcguard/model/connector.hpp"
-#include "topic_namespaces.hpp"
+#include "cdcguard/policy/topic_namespaces.hpp"
 
 namespace cdcguard {
 namespace {
@@ -28,24 +28,9 @@ RegistryIndex::RegistryIndex(const Registry& registry) : registry_(registry) {
     if (!e.topic_prefix.empty()) {
       by_prefix_[e.topic_prefix].push_back(&e);
       ++delimiters_[std::string(e.delimiter())];
-      by_folded_prefix_[fold_topic_name(e.topic_prefix)].push_back(&e);
-      ++folded_delimiters_[fold_topic_name(e.delimiter())];
     }
-    if (!e.schema_history_topic.empty()) {
-      by_history_topic_[e.schema_history_topic].push_back(&e);
-      by_folded_history_topic_[fold_topic_name(e.schema_history_topic)].push_back(&e);
-    }
-  }
-  // Folded buckets sorted by the exact name (see ConnectorIndex).
-  for (auto& [folded, list] : by_folded_prefix_) {
-    std::stable_sort(list.begin(), list.end(), [](const RegistryEntry* a, const RegistryEntry* b) {
-      return a->topic_prefix < b->topic_prefix;
-    });
-  }
-  for (auto& [folded, list] : by_folded_history_topic_) {
-    std::stable_sort(list.begin(), list.end(), [](const RegistryEntry* a, const RegistryEntry* b) {
-      return a->schema_history_topic < b->schema_history_topic;
-    });
+    if (!e.schema_history_topic.empty()) by_history_topic_[e.schema_history_topic].push_back(&e);
+    folded_.add(&e);
   }
   for (const auto& r : registry.reserved) reserved_.emplace(r.server_id, &r);
   for (const auto& t : registry.teams) {
@@ -128,37 +113,6 @@ RegistryIndex::Entries RegistryIndex::history_topics_extending(std::string_view 
                                                                std::string_view delimiter) const {
   Entries out;
   topic_namespaces::keys_extending(std::string(prefix) + std::string(delimiter), by_history_topic_, out);
-  return out;
-}
-
-const RegistryIndex::Entries& RegistryIndex::entries_with_folded_prefix(std::string_view folded) const {
-  auto it = by_folded_prefix_.find(folded);
-  return it == by_folded_prefix_.end() ? none() : it->second;
-}
-
-const RegistryIndex::Entries& RegistryIndex::entries_with_folded_history_topic(
-    std::string_view folded) const {
-  auto it = by_folded_history_topic_.find(folded);
-  return it == by_folded_history_topic_.end() ? none() : it->second;
-}
-
-RegistryIndex::Entries RegistryIndex::folded_namespaces_containing(std::string_view folded_topic) const {
-  Entries out;
-  topic_namespaces::namespaces_containing(
-      folded_topic, by_folded_prefix_, folded_delimiters_,
-      [](const RegistryEntry& e) { return fold_topic_name(e.delimiter()); }, out);
-  return out;
-}
-
-RegistryIndex::Entries RegistryIndex::folded_prefixes_extending(std::string_view folded_head) const {
-  Entries out;
-  topic_namespaces::keys_extending(folded_head, by_folded_prefix_, out);
-  return out;
-}
-
-RegistryIndex::Entries RegistryIndex::folded_history_topics_extending(std::string_view folded_head) const {
-  Entries out;
-  topic_namespaces::keys_extending(folded_head, by_folded_history_topic_, out);
   return out;
 }
 

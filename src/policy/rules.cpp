@@ -735,17 +735,17 @@ std::string taken_by(std::string_view topic, const ConnectorFacts& s, const Eval
     const std::string ns = fold_topic_name(std::string(n.prefix) + std::string(n.delimiter));
     return folded.size() > ns.size() && folded.starts_with(ns);
   };
-  const ConnectorIndex::List* lists[] = {&ctx.connectors.with_folded_history_topic(folded),
-                                         &ctx.connectors.with_folded_prefix(folded)};
-  const ConnectorIndex::List inside = ctx.connectors.folded_namespaces_containing(folded);
+  const ConnectorIndex::List* lists[] = {&ctx.connectors.folded().with_history_topic(folded),
+                                         &ctx.connectors.folded().with_prefix(folded)};
+  const ConnectorIndex::List inside = ctx.connectors.folded().namespaces_containing(folded);
   for (const auto* list : {lists[0], lists[1], &inside}) {
     for (const ConnectorFacts* c : *list) {
       if (!same_object(*c, s) && clash(names_of(*c))) return c->key();
     }
   }
-  const RegistryIndex::Entries entry_inside = ctx.registry.folded_namespaces_containing(folded);
-  for (const auto* list : {&ctx.registry.entries_with_folded_history_topic(folded),
-                           &ctx.registry.entries_with_folded_prefix(folded), &entry_inside}) {
+  const RegistryIndex::Entries entry_inside = ctx.registry.folded().namespaces_containing(folded);
+  for (const auto* list : {&ctx.registry.folded().with_history_topic(folded),
+                           &ctx.registry.folded().with_prefix(folded), &entry_inside}) {
     for (const RegistryEntry* e : *list) {
       if (has_key(s, e->connector) || !e->is_live(ctx.now) || ctx.connectors.find(e->connector)) continue;
       if (clash(names_of(*e))) return "registry entry " + e->connector;
@@ -1068,7 +1068,7 @@ void report_collision(const ConnectorFacts& s, const EvaluationContext& ctx, Con
            fix(), other));
 }
 
-// `bucket` (a with_folded_* list, sorted by the exact name) but the items whose
+// `bucket` (a folded().with_* list, sorted by the exact name) but the items whose
 // exact name is `exact`: those are equal as written, other rules' business, and
 // skipped with a binary search however many share the name.
 template <class T, class ExactOf>
@@ -1104,18 +1104,18 @@ void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
   if (!mine.prefix.empty()) {
     const std::string fp = fold_topic_name(mine.prefix);
     const std::string fns = fold_topic_name(std::string(mine.prefix) + std::string(mine.delimiter));
-    ConnectorIndex::List connectors = ctx.connectors.folded_namespaces_containing(fp);
-    for (auto&& list :
-         {ctx.connectors.folded_prefixes_extending(fns), ctx.connectors.folded_history_topics_extending(fns)})
+    ConnectorIndex::List connectors = ctx.connectors.folded().namespaces_containing(fp);
+    for (auto&& list : {ctx.connectors.folded().prefixes_extending(fns),
+                        ctx.connectors.folded().history_topics_extending(fns)})
       connectors.insert(connectors.end(), list.begin(), list.end());
-    append_folded(ctx.connectors.with_folded_prefix(fp), mine.prefix, prefixes, connectors);
-    append_folded(ctx.connectors.with_folded_history_topic(fp), mine.prefix, histories, connectors);
-    RegistryIndex::Entries entries = ctx.registry.folded_namespaces_containing(fp);
+    append_folded(ctx.connectors.folded().with_prefix(fp), mine.prefix, prefixes, connectors);
+    append_folded(ctx.connectors.folded().with_history_topic(fp), mine.prefix, histories, connectors);
+    RegistryIndex::Entries entries = ctx.registry.folded().namespaces_containing(fp);
     for (auto&& list :
-         {ctx.registry.folded_prefixes_extending(fns), ctx.registry.folded_history_topics_extending(fns)})
+         {ctx.registry.folded().prefixes_extending(fns), ctx.registry.folded().history_topics_extending(fns)})
       entries.insert(entries.end(), list.begin(), list.end());
-    append_folded(ctx.registry.entries_with_folded_prefix(fp), mine.prefix, prefixes, entries);
-    append_folded(ctx.registry.entries_with_folded_history_topic(fp), mine.prefix, histories, entries);
+    append_folded(ctx.registry.folded().with_prefix(fp), mine.prefix, prefixes, entries);
+    append_folded(ctx.registry.folded().with_history_topic(fp), mine.prefix, histories, entries);
     report_collision(
         s, ctx, std::move(connectors), std::move(entries), std::nullopt,
         [&](const TopicNames& them) { return prefix_clash(mine.prefix, mine.delimiter, them); },
@@ -1129,12 +1129,12 @@ void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
   }
   if (!mine.history.empty()) {
     const std::string fh = fold_topic_name(mine.history);
-    ConnectorIndex::List connectors = ctx.connectors.folded_namespaces_containing(fh);
-    append_folded(ctx.connectors.with_folded_history_topic(fh), mine.history, histories, connectors);
-    append_folded(ctx.connectors.with_folded_prefix(fh), mine.history, prefixes, connectors);
-    RegistryIndex::Entries entries = ctx.registry.folded_namespaces_containing(fh);
-    append_folded(ctx.registry.entries_with_folded_history_topic(fh), mine.history, histories, entries);
-    append_folded(ctx.registry.entries_with_folded_prefix(fh), mine.history, prefixes, entries);
+    ConnectorIndex::List connectors = ctx.connectors.folded().namespaces_containing(fh);
+    append_folded(ctx.connectors.folded().with_history_topic(fh), mine.history, histories, connectors);
+    append_folded(ctx.connectors.folded().with_prefix(fh), mine.history, prefixes, connectors);
+    RegistryIndex::Entries entries = ctx.registry.folded().namespaces_containing(fh);
+    append_folded(ctx.registry.folded().with_history_topic(fh), mine.history, histories, entries);
+    append_folded(ctx.registry.folded().with_prefix(fh), mine.history, prefixes, entries);
     const std::optional<FoldedClash> own =
         mine.prefix.empty() ? std::nullopt : history_clash(mine.history, {mine.prefix, mine.delimiter, {}});
     report_collision(

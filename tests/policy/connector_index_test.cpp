@@ -70,6 +70,34 @@ TEST(ConnectorIndex, IndexesByServerIdPrefixAndHistoryTopic) {
   EXPECT_EQ(index.find("a/three"), nullptr);
 }
 
+// topic-name-collision's lookups: '.' and '_' are one character; buckets
+// sorted by the exact name; kept right through upserts and removals.
+TEST(ConnectorIndex, FoldedLookupsTreatDotAndUnderscoreAsOneCharacter) {
+  ConnectorIndex index;
+  index.upsert(facts({.key = "a/dot", .prefix = "shop.orders", .history = "h.shop_orders"}));
+  index.upsert(facts({.key = "a/under", .prefix = "shop_orders", .history = "h.shop.orders"}));
+  index.upsert(facts({.key = "a/dot2", .prefix = "shop.orders", .history = "h.other"}));
+  index.upsert(facts({.key = "a/shop", .prefix = "shop", .delimiter = "_"}));
+  const auto& folded = index.folded();
+  const auto& bucket = folded.with_prefix("shop_orders");
+  ASSERT_EQ(bucket.size(), 3U);
+  EXPECT_EQ(bucket[0]->topic_prefix.value, "shop.orders");  // sorted by the exact name
+  EXPECT_EQ(bucket[1]->topic_prefix.value, "shop.orders");
+  EXPECT_EQ(bucket[2]->topic_prefix.value, "shop_orders");
+  EXPECT_EQ(keys(folded.with_history_topic("h_shop_orders")), (Keys{"a/dot", "a/under"}));
+  EXPECT_EQ(keys(folded.namespaces_containing("shop_orders")), (Keys{"a/shop"}));
+  EXPECT_EQ(keys(folded.prefixes_extending("shop_")), (Keys{"a/dot", "a/dot2", "a/under"}));
+  EXPECT_EQ(keys(folded.history_topics_extending("h_shop_")), (Keys{"a/dot", "a/under"}));
+  EXPECT_TRUE(folded.with_prefix("shop.orders").empty()) << "lookups take folded names";
+
+  index.upsert(facts({.key = "a/under", .prefix = "warehouse", .history = "h.warehouse"}));
+  index.remove("a/shop");
+  EXPECT_EQ(keys(folded.with_prefix("shop_orders")), (Keys{"a/dot", "a/dot2"}));
+  EXPECT_EQ(keys(folded.with_history_topic("h_shop_orders")), (Keys{"a/dot"}));
+  EXPECT_TRUE(folded.namespaces_containing("shop_orders").empty());
+  EXPECT_EQ(keys(folded.with_prefix("warehouse")), (Keys{"a/under"}));
+}
+
 TEST(ConnectorIndex, ServerIdsOnlyForBinlogReadersWithAValidId) {
   ConnectorIndex index;
   index.upsert(facts({.key = "a/mysql", .server_id = "184001", .prefix = "p1"}));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cdcguard/model/connector.hpp"
+#include "cdcguard/policy/topic_namespaces.hpp"
 
 namespace cdcguard {
 
@@ -39,15 +40,16 @@ class ConnectorIndex {
   // Connectors whose prefix is `prefix` + `delimiter` + at least one more character.
   List prefixes_extending(std::string_view prefix, std::string_view delimiter) const;
 
-  // The same lookups with names folded as Kafka compares them for collisions
-  // (fold_topic_name: '.' and '_' are one character); arguments already folded.
-  // The with_folded_* lists are sorted by the exact (unfolded) name.
-  const List& with_folded_prefix(std::string_view folded) const;
-  const List& with_folded_history_topic(std::string_view folded) const;
-  List folded_namespaces_containing(std::string_view folded_topic) const;
-  // Prefixes (or Kafka schema history topics) that fold to `folded_head` + at least one more character.
-  List folded_prefixes_extending(std::string_view folded_head) const;
-  List folded_history_topics_extending(std::string_view folded_head) const;
+  // The names that count for the topic rules: the prefix of a Debezium
+  // connector, its Kafka schema history topic ("" otherwise).
+  struct TopicNames {
+    static std::string_view prefix(const ConnectorFacts& f);
+    static std::string_view delimiter(const ConnectorFacts& f) { return f.topic_delimiter; }
+    static std::string_view history(const ConnectorFacts& f);
+  };
+  using Folded = topic_namespaces::FoldedNames<ConnectorFacts, TopicNames>;
+  // The same lookups with names folded as Kafka compares them for collisions.
+  const Folded& folded() const { return folded_; }
 
  private:
   void index(const ConnectorFacts& f);
@@ -58,10 +60,7 @@ class ConnectorIndex {
   std::map<std::string, List, std::less<>> by_prefix_;  // ordered: prefixes_extending is a range scan
   std::unordered_map<std::string, List> by_history_topic_;
   std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
-  // Folded ('.' == '_') for topic-name-collision; ordered for the range scans.
-  std::map<std::string, List, std::less<>> by_folded_prefix_;
-  std::map<std::string, List, std::less<>> by_folded_history_topic_;
-  std::map<std::string, std::size_t, std::less<>> folded_delimiters_;
+  Folded folded_;
 };
 
 }  // namespace cdcguard

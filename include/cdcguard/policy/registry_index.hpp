@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cdcguard/model/registry.hpp"
+#include "cdcguard/policy/topic_namespaces.hpp"
 
 namespace cdcguard {
 
@@ -51,15 +52,15 @@ class RegistryIndex {
   // `delimiter`: `prefix` + `delimiter` + at least one more character.
   Entries history_topics_extending(std::string_view prefix, std::string_view delimiter) const;
 
-  // The same with names folded as Kafka compares them for collisions
-  // (fold_topic_name: '.' and '_' are one character); arguments already folded.
-  // The with_folded_* lists are sorted by the exact (unfolded) name.
-  const Entries& entries_with_folded_prefix(std::string_view folded) const;
-  const Entries& entries_with_folded_history_topic(std::string_view folded) const;
-  Entries folded_namespaces_containing(std::string_view folded_topic) const;
-  // Entries whose prefix (or history topic) folds to `folded_head` + at least one more character.
-  Entries folded_prefixes_extending(std::string_view folded_head) const;
-  Entries folded_history_topics_extending(std::string_view folded_head) const;
+  // The names that count for topic-name-collision (every status but Decommissioned).
+  struct TopicNames {
+    static std::string_view prefix(const RegistryEntry& e) { return e.topic_prefix; }
+    static std::string_view delimiter(const RegistryEntry& e) { return e.delimiter(); }
+    static std::string_view history(const RegistryEntry& e) { return e.schema_history_topic; }
+  };
+  using Folded = topic_namespaces::FoldedNames<RegistryEntry, TopicNames>;
+  // The same lookups with names folded as Kafka compares them for collisions.
+  const Folded& folded() const { return folded_; }
 
  private:
   const Registry& registry_;
@@ -71,9 +72,7 @@ class RegistryIndex {
   std::map<std::string, Entries, std::less<>> by_prefix_;
   std::map<std::string, Entries, std::less<>> by_history_topic_;
   std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
-  std::map<std::string, Entries, std::less<>> by_folded_prefix_;
-  std::map<std::string, Entries, std::less<>> by_folded_history_topic_;
-  std::map<std::string, std::size_t, std::less<>> folded_delimiters_;
+  Folded folded_;
 };
 
 }  // namespace cdcguard
