@@ -480,28 +480,46 @@ IncludeListLength longest_included(std::string_view list, std::size_t parts) {
 
 // The length of the longest data topic <prefix><d><db><d><table>, and how it
 // was counted.
-std::pair<std::size_t, std::string> longest_data_topic(const ConnectorFacts& s) {
+struct DataTopicLength {
+  std::size_t n = 0;
+  enum class How { Tables, TablePatterns, Databases, DatabasePatterns, Unknown } how = How::Unknown;
+  std::string text() const {
+    const std::string limit = std::to_string(kMaxIdentifier);
+    switch (how) {
+      case How::Tables:
+        return "the longest table in table.include.list";
+      case How::TablePatterns:
+        return "table.include.list patterns counted at MySQL's " + limit + "-character names";
+      case How::Databases:
+        return "the longest database in database.include.list and a table name of " + limit +
+               " characters (MySQL's limit)";
+      case How::DatabasePatterns:
+        return "database and table names of " + limit + " characters (MySQL's limit)";
+      case How::Unknown:
+        break;
+    }
+    return "database and table names of " + limit +
+           " characters (MySQL's limit; set table.include.list to count the tables it captures)";
+  }
+};
+
+// The length of the longest data topic <prefix><d><db><d><table>, and how it
+// was counted (no allocation: this runs for every connector).
+DataTopicLength longest_data_topic(const ConnectorFacts& s) {
+  using How = DataTopicLength::How;
   const std::size_t head = s.topic_prefix.value.size() + s.topic_delimiter.size();
-  const std::string limit = std::to_string(kMaxIdentifier);
   if (!s.table_include_list.empty()) {
     const auto tables = longest_included(s.table_include_list, 2);  // "db.table"
     // The '.' between database and table becomes the delimiter.
-    const std::size_t n = head + tables.longest - 1 + s.topic_delimiter.size();
-    return {n, tables.known ? "the longest table in table.include.list"
-                            : "table.include.list patterns counted at MySQL's " + limit + "-character names"};
+    return {head + tables.longest - 1 + s.topic_delimiter.size(),
+            tables.known ? How::Tables : How::TablePatterns};
   }
   const std::size_t rest = s.topic_delimiter.size() + kMaxIdentifier;
   if (!s.database_include_list.empty()) {
     const auto dbs = longest_included(s.database_include_list, 1);
-    return {head + dbs.longest + rest,
-            dbs.known ? "the longest database in database.include.list and a table "
-                        "name of " +
-                            limit + " characters (MySQL's limit)"
-                      : "database and table names of " + limit + " characters (MySQL's limit)"};
+    return {head + dbs.longest + rest, dbs.known ? How::Databases : How::DatabasePatterns};
   }
-  return {head + kMaxIdentifier + rest, "database and table names of " + limit +
-                                            " characters (MySQL's limit; set table.include.list to count "
-                                            "the tables it captures)"};
+  return {head + kMaxIdentifier + rest, How::Unknown};
 }
 
 // Violation::advisory findings: a warning whatever rules.enforcement says.
@@ -617,9 +635,10 @@ void topic_prefix_invalid(const ConnectorFacts& s, const EvaluationContext&, std
   }
   std::vector<std::string> warnings;
   bool too_long = false;
-  if (const auto [n, how] = longest_data_topic(s); n > kMaxTopicName) {
+  if (const DataTopicLength longest = longest_data_topic(s); longest.n > kMaxTopicName) {
     warnings.push_back("its longest data topic <prefix>" + s.topic_delimiter + "<db>" + s.topic_delimiter +
-                       "<table> would be " + std::to_string(n) + " characters (with " + how +
+                       "<table> would be " + std::to_string(longest.n) + " characters (with " +
+                       longest.text() +
                        "), and Kafka refuses topic names longer than 249, so that table's changes cannot be "
                        "written");
     too_long = true;
@@ -1027,8 +1046,8 @@ void sort_unique(std::vector<const T*>& v) {
 template <class ClashOf, class Fix>
 void report_collision(const ConnectorFacts& s, const EvaluationContext& ctx, ConnectorIndex::List connectors,
                       RegistryIndex::Entries entries, std::optional<FoldedClash> own, ClashOf clash_of,
-                      const std::string& subject_text, const std::string& path, int line, Fix fix,
-                      std::vector<Violation>& out) {
+                      bool history_side, Fix fix, std::vector<Violation>& out) {
+  if (connectors.empty() && entries.empty() && !own) return;  // the common case: nothing to build
   sort_unique(connectors);
   sort_unique(entries);
   Others hits;
@@ -1059,9 +1078,11 @@ void report_collision(const ConnectorFacts& s, const EvaluationContext& ctx, Con
                             : !entry_hits.empty() ? entry_hits.first().connector
                                                   : s.key();
   out.push_back(
-      make(rule::kTopicNameCollision, s, path, line,
-           subject_text + " collides with " +
-               list_parties(parties, hits.total + entry_hits.total + (own ? 1 : 0)) +
+      make(rule::kTopicNameCollision, s, history_side ? history_path(s) : prefix_path(s),
+           history_side ? s.history_topic.line : s.topic_prefix.line,
+           (history_side ? "schema history topic " + quoted(s.history_topic.value)
+                         : "topic prefix " + quoted(s.topic_prefix.value)) +
+               " collides with " + list_parties(parties, hits.total + entry_hits.total + (own ? 1 : 0)) +
                ": Kafka treats '.' and '_' in topic names as the same character and refuses the second "
                "(\"Topic '" +
                example->mine + "' collides with existing topics: " + example->theirs + "\")",
@@ -1119,7 +1140,7 @@ void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
     report_collision(
         s, ctx, std::move(connectors), std::move(entries), std::nullopt,
         [&](const TopicNames& them) { return prefix_clash(mine.prefix, mine.delimiter, them); },
-        "topic prefix " + quoted(mine.prefix), prefix_path(s), s.topic_prefix.line,
+        /*history_side=*/false,
         [&] {
           return "use '.' or '_' the same way in every prefix and history topic on this Kafka, or choose a "
                  "prefix whose topics differ from theirs in more than '.' versus '_', e.g. " +
@@ -1140,7 +1161,7 @@ void topic_name_collision(const ConnectorFacts& s, const EvaluationContext& ctx,
     report_collision(
         s, ctx, std::move(connectors), std::move(entries), own,
         [&](const TopicNames& them) { return history_clash(mine.history, them); },
-        "schema history topic " + quoted(mine.history), history_path(s), s.history_topic.line,
+        /*history_side=*/true,
         [&] {
           return "give this connector a history topic no other name folds to, " +
                  suggest_history_topic(s, ctx);
