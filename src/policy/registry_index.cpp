@@ -30,7 +30,6 @@ RegistryIndex::RegistryIndex(const Registry& registry) : registry_(registry) {
       ++delimiters_[std::string(e.delimiter())];
     }
     if (!e.schema_history_topic.empty()) by_history_topic_[e.schema_history_topic].push_back(&e);
-    folded_.add(&e);
   }
   for (const auto& r : registry.reserved) reserved_.emplace(r.server_id, &r);
   for (const auto& t : registry.teams) {
@@ -114,6 +113,15 @@ RegistryIndex::Entries RegistryIndex::history_topics_extending(std::string_view 
   Entries out;
   topic_namespaces::keys_extending(std::string(prefix) + std::string(delimiter), by_history_topic_, out);
   return out;
+}
+
+const RegistryIndex::Folded& RegistryIndex::folded() const {
+  std::call_once(folded_once_, [this] {
+    for (const auto& e : registry_.entries) {
+      if (e.status != EntryStatus::Decommissioned) folded_.add(&e);
+    }
+  });
+  return folded_;
 }
 
 }  // namespace cdcguard

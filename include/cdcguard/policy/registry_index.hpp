@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,7 +61,9 @@ class RegistryIndex {
   };
   using Folded = topic_namespaces::FoldedNames<RegistryEntry, TopicNames>;
   // The same lookups with names folded as Kafka compares them for collisions.
-  const Folded& folded() const { return folded_; }
+  // Built on first use: a claim builds an index per write attempt and never
+  // needs them (thread-safe; snapshots are shared by request threads).
+  const Folded& folded() const;
 
  private:
   const Registry& registry_;
@@ -72,7 +75,8 @@ class RegistryIndex {
   std::map<std::string, Entries, std::less<>> by_prefix_;
   std::map<std::string, Entries, std::less<>> by_history_topic_;
   std::map<std::string, std::size_t, std::less<>> delimiters_;  // delimiter -> prefixes using it
-  Folded folded_;
+  mutable std::once_flag folded_once_;
+  mutable Folded folded_;
 };
 
 }  // namespace cdcguard
